@@ -1,0 +1,69 @@
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AssignmentStatus {
+    Active,
+    Returned,
+    Expired,
+    Revoked,
+}
+
+/// One reason a holder has an item: the request that granted it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantSource {
+    pub request_id: String,
+    /// Set when the grant came through a bundle.
+    #[serde(default)]
+    pub via_bundle: Option<String>,
+    pub granted_at: Timestamp,
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// What one holder has of one item. Keyed by holder + item: a second grant adds a source (and may extend the
+/// expiry); returning one source never revokes the others. Access ends when the last source goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Assignment {
+    pub assignment_id: String,
+    pub holder_id: String,
+    pub item_id: String,
+    pub status: AssignmentStatus,
+    pub sources: Vec<GrantSource>,
+    /// Latest expiry over the sources; None while any source is permanent.
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+    /// License pool the holding occupies a seat in, if any.
+    #[serde(default)]
+    pub pool_id: Option<String>,
+    /// The request whose seat the holding occupies.
+    #[serde(default)]
+    pub seat_request_id: Option<String>,
+    /// What the connector returned at grant time, handed back on revoke.
+    #[serde(default)]
+    pub connector_ref: Option<serde_json::Value>,
+    pub granted_at: Timestamp,
+    #[serde(default)]
+    pub ended_at: Option<Timestamp>,
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl Assignment {
+    pub fn id_for(holder_id: &str, item_id: &str) -> String {
+        format!("{holder_id}.{item_id}")
+    }
+
+    /// Recomputes the expiry from the sources: the latest one, or none if any source is permanent.
+    pub fn recompute_expiry(&mut self) {
+        self.expires_at = if self.sources.iter().any(|s| s.expires_at.is_none()) {
+            None
+        } else {
+            self.sources.iter().filter_map(|s| s.expires_at).max()
+        };
+    }
+}

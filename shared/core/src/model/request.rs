@@ -1,0 +1,143 @@
+use serde::{Deserialize, Serialize};
+
+use super::{ApprovalMode, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RequestStatus {
+    Submitted,
+    PendingApproval,
+    Approved,
+    Provisioning,
+    Fulfilled,
+    Rejected,
+    Cancelled,
+    Expired,
+    Failed,
+}
+
+impl RequestStatus {
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::Fulfilled | Self::Rejected | Self::Cancelled | Self::Expired | Self::Failed
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StageStatus {
+    Waiting,
+    Open,
+    Approved,
+    Rejected,
+    Cancelled,
+    Expired,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+/// One approver's decision. `on_behalf_of` is set when a delegate decided for an approver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionRecord {
+    pub approver_id: String,
+    pub decision: Decision,
+    #[serde(default)]
+    pub comment: Option<String>,
+    pub at: Timestamp,
+    #[serde(default)]
+    pub on_behalf_of: Option<String>,
+}
+
+/// An approval stage that applies to this request (computed at routing time, stored with it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stage {
+    pub index: u32,
+    pub name: String,
+    pub mode: ApprovalMode,
+    pub sla_hours: u32,
+    pub status: StageStatus,
+    #[serde(default)]
+    pub approval_id: Option<String>,
+    #[serde(default)]
+    pub decisions: Vec<DecisionRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineEntry {
+    pub at: Timestamp,
+    pub status: RequestStatus,
+    pub actor: String,
+    pub note: String,
+}
+
+/// Why a request ended the way it did (set on terminal failure paths).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub error: String,
+    pub reason: String,
+}
+
+/// An employee's ask for one catalog item, from submission to a terminal status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    pub request_id: String,
+    pub item_id: String,
+    pub item_version: u32,
+    /// Who submitted it.
+    pub requester_id: String,
+    /// Who receives the access (differs from the requester for on-behalf-of requests).
+    pub beneficiary_id: String,
+    #[serde(default)]
+    pub justification: Option<String>,
+    #[serde(default)]
+    pub duration_hours: Option<u32>,
+    /// Set when this request extends an existing holding rather than creating one.
+    #[serde(default)]
+    pub extends_assignment_id: Option<String>,
+    pub status: RequestStatus,
+    #[serde(default)]
+    pub stages: Vec<Stage>,
+    /// True when no approval stage applied.
+    #[serde(default)]
+    pub auto_approved: bool,
+    #[serde(default)]
+    pub cancel_requested: bool,
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+    pub timeline: Vec<TimelineEntry>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Optimistic-concurrency version, bumped by every save.
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl Request {
+    /// Moves to `status`, recording who did it and why on the timeline.
+    pub fn transition(&mut self, status: RequestStatus, actor: &str, note: impl Into<String>, at: Timestamp) {
+        self.status = status;
+        self.updated_at = at;
+        self.timeline.push(TimelineEntry { at, status, actor: actor.into(), note: note.into() });
+    }
+
+    /// Everyone who may not approve this request: the requester and the beneficiary.
+    pub fn parties(&self) -> [&str; 2] {
+        [&self.requester_id, &self.beneficiary_id]
+    }
+
+    pub fn stage_mut(&mut self, index: u32) -> Option<&mut Stage> {
+        self.stages.iter_mut().find(|s| s.index == index)
+    }
+}

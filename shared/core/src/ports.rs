@@ -1,0 +1,180 @@
+//! What the domain needs from the outside world. Adapters: `provisio-memory` (local stack, tests) and the AWS
+//! adapters (DynamoDB, Step Functions, EventBridge). Every method is safe to retry: Lambda and SQS deliver at
+//! least once.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::Result;
+use crate::audit::{AuditEntry, AuditRecord};
+use crate::model::*;
+
+#[async_trait]
+pub trait CatalogStore: Send + Sync {
+    async fn get(&self, item_id: &str) -> Result<Option<CatalogItem>>;
+    async fn list(&self) -> Result<Vec<CatalogItem>>;
+    /// Stores `item` as the next version of its id (the given `version` is ignored) and returns what was stored.
+    async fn put(&self, item: CatalogItem) -> Result<CatalogItem>;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    async fn get(&self, employee_id: &str) -> Result<Option<Identity>>;
+    async fn put(&self, identity: Identity) -> Result<()>;
+    /// Identities ordered by employee id, starting after `cursor`.
+    async fn list(&self, cursor: Option<&str>, limit: usize) -> Result<Page<Identity>>;
+    /// Identities with a delegate window naming `delegate_id`.
+    async fn delegators_of(&self, delegate_id: &str) -> Result<Vec<Identity>>;
+}
+
+#[async_trait]
+pub trait RequestStore: Send + Sync {
+    /// Fails with `Conflict` if the id exists.
+    async fn create(&self, request: &Request) -> Result<()>;
+    async fn get(&self, request_id: &str) -> Result<Option<Request>>;
+    /// Saves only if the stored version equals `request.version`, then bumps it; `Conflict` otherwise.
+    async fn save(&self, request: &mut Request) -> Result<()>;
+    /// Requests submitted by or for `employee_id`, newest first.
+    async fn list_for(&self, employee_id: &str) -> Result<Vec<Request>>;
+}
+
+#[async_trait]
+pub trait ApprovalStore: Send + Sync {
+    async fn create(&self, task: &ApprovalTask) -> Result<()>;
+    async fn get(&self, approval_id: &str) -> Result<Option<ApprovalTask>>;
+    /// Optimistic save, as `RequestStore::save`.
+    async fn save(&self, task: &mut ApprovalTask) -> Result<()>;
+    /// Pending tasks assigned to `principal` (the approver+status index).
+    async fn pending_for(&self, principal: &Principal) -> Result<Vec<ApprovalTask>>;
+    async fn for_request(&self, request_id: &str) -> Result<Vec<ApprovalTask>>;
+    /// Tasks in which `employee_id` recorded a decision.
+    async fn decided_by(&self, employee_id: &str) -> Result<Vec<ApprovalTask>>;
+}
+
+/// Seat accounting. Every change is atomic per call, so no interleaving of callers oversubscribes a pool.
+#[async_trait]
+pub trait LicenseLedger: Send + Sync {
+    async fn get_pool(&self, pool_id: &str) -> Result<Option<LicensePool>>;
+    /// Creates the pool or resizes it; a total below the assigned seats is a `Validation` error.
+    async fn set_total(&self, pool_id: &str, item_id: &str, total: u32) -> Result<LicensePool>;
+    /// Reserves one seat per pool for the request, all or none. Repeating it for the same request is a no-op;
+    /// a full pool fails with `SeatUnavailable(pool_id)`.
+    async fn reserve(&self, request_id: &str, pool_ids: &[String]) -> Result<()>;
+    /// Turns the request's reservation in `pool_id` into an assigned seat. Idempotent.
+    async fn assign(&self, request_id: &str, pool_id: &str) -> Result<()>;
+    /// Frees the request's seat in `pool_id`, whether reserved or assigned. Idempotent.
+    async fn release(&self, request_id: &str, pool_id: &str) -> Result<()>;
+    async fn seats(&self, request_id: &str) -> Result<Vec<Seat>>;
+}
+
+#[async_trait]
+pub trait AssignmentStore: Send + Sync {
+    async fn get(&self, assignment_id: &str) -> Result<Option<Assignment>>;
+    /// Version 0 creates (`Conflict` if it exists); otherwise an optimistic save as `RequestStore::save`.
+    async fn save(&self, assignment: &mut Assignment) -> Result<()>;
+    async fn list_by_holder(&self, holder_id: &str) -> Result<Vec<Assignment>>;
+}
+
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends at the end of the chain, safe under concurrent appenders.
+    async fn append(&self, record: AuditRecord) -> Result<AuditEntry>;
+    /// The whole chain in sequence order.
+    async fn entries(&self) -> Result<Vec<AuditEntry>>;
+}
+
+/// A response remembered for an idempotency key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// First use: the caller runs the operation, then `complete`s (or `abandon`s) the key.
+    Acquired,
+    /// Another attempt with this key is running right now.
+    InProgress,
+    /// Already done: replay this response.
+    Completed(StoredResponse),
+    /// The key was used with a different payload.
+    Mismatch,
+}
+
+/// Idempotency records in the Powertools design: conditional put, in-progress expiry, stored response, TTL.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    async fn claim(&self, key: &str, fingerprint: &str, now: Timestamp, in_progress_until: Timestamp) -> Result<Claim>;
+    async fn complete(&self, key: &str, response: StoredResponse, expires_at: Timestamp) -> Result<()>;
+    /// Forgets an in-progress claim after a failure so a retry can run.
+    async fn abandon(&self, key: &str) -> Result<()>;
+}
+
+/// The workflow engine: Step Functions on AWS, the ASL interpreter locally.
+#[async_trait]
+pub trait Workflow: Send + Sync {
+    /// Starts the fulfilment state machine; the execution is named by the request id, so a repeat is harmless.
+    async fn start_fulfilment(&self, request_id: &str) -> Result<()>;
+    /// Starts the deprovision state machine under a unique, deterministic execution name.
+    async fn start_deprovision(&self, execution_name: &str, input: Value) -> Result<()>;
+    async fn complete_task(&self, task_token: &str, output: Value) -> Result<()>;
+    async fn fail_task(&self, task_token: &str, error: &str, cause: &str) -> Result<()>;
+}
+
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    async fn publish(&self, events: Vec<DomainEvent>) -> Result<()>;
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// What a connector is asked to grant or revoke.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Grant {
+    /// Stable per request and item: connectors use it to make grants idempotent.
+    pub grant_id: String,
+    pub request_id: String,
+    pub holder_id: String,
+    pub item_id: String,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Fulfilment back ends. Errors: `ConnectorTransient` (retried by the state machine) or `ConnectorPermanent`.
+#[async_trait]
+pub trait Connectors: Send + Sync {
+    /// Returns a reference the connector wants back on revoke.
+    async fn grant(&self, config: &ConnectorConfig, grant: &Grant) -> Result<Value>;
+    async fn revoke(&self, config: &ConnectorConfig, grant: &Grant, connector_ref: Option<&Value>) -> Result<()>;
+}
+
+/// Every port a use case may need, wired once per process.
+#[derive(Clone)]
+pub struct Ports {
+    pub catalog: Arc<dyn CatalogStore>,
+    pub identities: Arc<dyn IdentityStore>,
+    pub requests: Arc<dyn RequestStore>,
+    pub approvals: Arc<dyn ApprovalStore>,
+    pub licenses: Arc<dyn LicenseLedger>,
+    pub assignments: Arc<dyn AssignmentStore>,
+    pub audit: Arc<dyn AuditLog>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub workflow: Arc<dyn Workflow>,
+    pub events: Arc<dyn EventBus>,
+    pub clock: Arc<dyn Clock>,
+    pub connectors: Arc<dyn Connectors>,
+}

@@ -1,0 +1,1 @@
+//! Use cases the Lambda handlers call.
