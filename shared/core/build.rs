@@ -21,10 +21,16 @@ fn main() {
         let entries = names[section].as_object().expect("section is an object");
         for (key, value) in entries {
             let value = value.as_str().expect("names are strings");
-            out.push_str(&format!("    pub const {}: &str = {value:?};\n", screaming(key)));
+            out.push_str(&format!(
+                "    pub const {}: &str = {value:?};\n",
+                screaming(key)
+            ));
         }
         let all: Vec<String> = entries.keys().map(|k| screaming(k)).collect();
-        out.push_str(&format!("    pub const ALL: &[&str] = &[{}];\n}}\n", all.join(", ")));
+        out.push_str(&format!(
+            "    pub const ALL: &[&str] = &[{}];\n}}\n",
+            all.join(", ")
+        ));
     }
     let dest = PathBuf::from(env::var("OUT_DIR").unwrap()).join("names.rs");
     fs::write(dest, out).expect("write names.rs");

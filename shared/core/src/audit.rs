@@ -42,7 +42,12 @@ impl AuditEntry {
             None => (1, GENESIS.to_string()),
         };
         let hash = digest(seq, &record, &prev_hash);
-        Self { seq, record, prev_hash, hash }
+        Self {
+            seq,
+            record,
+            prev_hash,
+            hash,
+        }
     }
 }
 
@@ -72,11 +77,19 @@ pub fn verify(entries: &[AuditEntry]) -> Verification {
             && e.prev_hash == prev_hash
             && e.hash == digest(e.seq, &e.record, &e.prev_hash);
         if !intact {
-            return Verification { ok: false, checked: i as u64, first_broken: Some(expected_seq) };
+            return Verification {
+                ok: false,
+                checked: i as u64,
+                first_broken: Some(expected_seq),
+            };
         }
         prev_hash = &e.hash;
     }
-    Verification { ok: true, checked: entries.len() as u64, first_broken: None }
+    Verification {
+        ok: true,
+        checked: entries.len() as u64,
+        first_broken: None,
+    }
 }
 
 #[cfg(test)]
@@ -105,7 +118,14 @@ mod tests {
 
     #[test]
     fn an_intact_chain_verifies() {
-        assert_eq!(verify(&chain(5)), Verification { ok: true, checked: 5, first_broken: None });
+        assert_eq!(
+            verify(&chain(5)),
+            Verification {
+                ok: true,
+                checked: 5,
+                first_broken: None
+            }
+        );
     }
 
     #[test]

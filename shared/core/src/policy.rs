@@ -15,7 +15,11 @@ pub struct Facts {
 
 impl Facts {
     pub fn new(user: &Identity, item: &CatalogItem, request: Value) -> Self {
-        Self { user: to_json(user), item: to_json(item), request }
+        Self {
+            user: to_json(user),
+            item: to_json(item),
+            request,
+        }
     }
 }
 
@@ -26,15 +30,22 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
 
 /// Compiles `expr`, so admins learn of a broken rule when they save it rather than when it runs.
 pub fn validate(expr: &str) -> std::result::Result<(), String> {
-    Program::compile(expr).map(|_| ()).map_err(|e| e.to_string())
+    Program::compile(expr)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Evaluates a boolean rule. A rule that fails to evaluate or yields a non-boolean is an error, never `true`.
 pub fn holds(expr: &str, facts: &Facts) -> std::result::Result<bool, String> {
     let program = Program::compile(expr).map_err(|e| e.to_string())?;
     let mut ctx = Context::default();
-    for (name, value) in [("user", &facts.user), ("item", &facts.item), ("request", &facts.request)] {
-        ctx.add_variable(name, value.clone()).map_err(|e| e.to_string())?;
+    for (name, value) in [
+        ("user", &facts.user),
+        ("item", &facts.item),
+        ("request", &facts.request),
+    ] {
+        ctx.add_variable(name, value.clone())
+            .map_err(|e| e.to_string())?;
     }
     match program.execute(&ctx).map_err(|e| e.to_string())? {
         cel::Value::Bool(b) => Ok(b),
@@ -51,7 +62,10 @@ pub fn ineligibility_reasons(item: &CatalogItem, user: &Identity, request: Value
             .as_ref()
             .map(|r| format!("; request {r} instead"))
             .unwrap_or_default();
-        reasons.push(format!("{} is end-of-life and can no longer be requested{hint}", item.name));
+        reasons.push(format!(
+            "{} is end-of-life and can no longer be requested{hint}",
+            item.name
+        ));
     }
     if user.status == IdentityStatus::Terminated {
         reasons.push("employee is no longer active".to_string());
@@ -77,7 +91,10 @@ pub fn applicable_stages<'a>(item: &'a CatalogItem, facts: &Facts) -> Result<Vec
         let applies = match &stage.condition {
             None => true,
             Some(expr) => holds(expr, facts).map_err(|e| {
-                Error::Internal(format!("stage {} condition of {}: {e}", stage.name, item.item_id))
+                Error::Internal(format!(
+                    "stage {} condition of {}: {e}",
+                    stage.name, item.item_id
+                ))
             })?,
         };
         if applies {
@@ -89,18 +106,37 @@ pub fn applicable_stages<'a>(item: &'a CatalogItem, facts: &Facts) -> Result<Vec
 
 /// Checks every CEL expression of an item compiles; used when admins save items.
 pub fn validate_item(item: &CatalogItem) -> Vec<FieldError> {
-    let rules = item.eligibility.iter().enumerate().map(|(i, r)| (format!("eligibility[{i}].when"), &r.when));
-    let stages = item.approval_policy.stages.iter().enumerate().filter_map(|(i, s)| {
-        s.condition.as_ref().map(|c| (format!("approvalPolicy.stages[{i}].condition"), c))
-    });
+    let rules = item
+        .eligibility
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (format!("eligibility[{i}].when"), &r.when));
+    let stages = item
+        .approval_policy
+        .stages
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            s.condition
+                .as_ref()
+                .map(|c| (format!("approvalPolicy.stages[{i}].condition"), c))
+        });
     rules
         .chain(stages)
-        .filter_map(|(field, expr)| validate(expr).err().map(|e| FieldError::new(field, format!("invalid CEL: {e}"))))
+        .filter_map(|(field, expr)| {
+            validate(expr)
+                .err()
+                .map(|e| FieldError::new(field, format!("invalid CEL: {e}")))
+        })
         .collect()
 }
 
 /// The `request` fact for a submission.
-pub fn request_facts(justification: Option<&str>, duration_hours: Option<u32>, on_behalf: bool) -> Value {
+pub fn request_facts(
+    justification: Option<&str>,
+    duration_hours: Option<u32>,
+    on_behalf: bool,
+) -> Value {
     json!({
         "justification": justification.unwrap_or_default(),
         "durationHours": duration_hours.unwrap_or_default(),
@@ -158,9 +194,15 @@ mod tests {
 
     #[test]
     fn a_rule_that_does_not_evaluate_denies_rather_than_allows() {
-        let it = item(json!([{"when": "user.noSuchField == 'x'", "reason": "needs x"}]), json!([]));
+        let it = item(
+            json!([{"when": "user.noSuchField == 'x'", "reason": "needs x"}]),
+            json!([]),
+        );
         let reasons = ineligibility_reasons(&it, &engineer(), request_facts(None, None, false));
-        assert_eq!(reasons, vec!["needs x (rule could not be evaluated)".to_string()]);
+        assert_eq!(
+            reasons,
+            vec!["needs x (rule could not be evaluated)".to_string()]
+        );
     }
 
     #[test]
@@ -175,13 +217,20 @@ mod tests {
             ]),
         );
         let facts = Facts::new(&engineer(), &it, request_facts(None, None, false));
-        let names: Vec<_> = applicable_stages(&it, &facts).unwrap().iter().map(|s| s.name.clone()).collect();
+        let names: Vec<_> = applicable_stages(&it, &facts)
+            .unwrap()
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
         assert_eq!(names, vec!["manager", "finance", "security"]);
     }
 
     #[test]
     fn invalid_cel_is_reported_per_field() {
-        let it = item(json!([{"when": "user.department ==", "reason": "r"}]), json!([]));
+        let it = item(
+            json!([{"when": "user.department ==", "reason": "r"}]),
+            json!([]),
+        );
         let errors = validate_item(&it);
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].field, "eligibility[0].when");

@@ -116,8 +116,19 @@ pub enum Claim {
 /// Idempotency records in the Powertools design: conditional put, in-progress expiry, stored response, TTL.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
-    async fn claim(&self, key: &str, fingerprint: &str, now: Timestamp, in_progress_until: Timestamp) -> Result<Claim>;
-    async fn complete(&self, key: &str, response: StoredResponse, expires_at: Timestamp) -> Result<()>;
+    async fn claim(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        now: Timestamp,
+        in_progress_until: Timestamp,
+    ) -> Result<Claim>;
+    async fn complete(
+        &self,
+        key: &str,
+        response: StoredResponse,
+        expires_at: Timestamp,
+    ) -> Result<()>;
     /// Forgets an in-progress claim after a failure so a retry can run.
     async fn abandon(&self, key: &str) -> Result<()>;
 }
@@ -159,7 +170,12 @@ pub struct Grant {
 pub trait Connectors: Send + Sync {
     /// Returns a reference the connector wants back on revoke.
     async fn grant(&self, config: &ConnectorConfig, grant: &Grant) -> Result<Value>;
-    async fn revoke(&self, config: &ConnectorConfig, grant: &Grant, connector_ref: Option<&Value>) -> Result<()>;
+    async fn revoke(
+        &self,
+        config: &ConnectorConfig,
+        grant: &Grant,
+        connector_ref: Option<&Value>,
+    ) -> Result<()>;
 }
 
 /// Every port a use case may need, wired once per process.

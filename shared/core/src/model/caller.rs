@@ -17,7 +17,11 @@ pub struct Caller {
 impl Caller {
     /// The identity Provisio itself acts as (state machine steps, sweeps).
     pub fn system() -> Self {
-        Self { employee_id: "provisio".into(), email: None, groups: vec![] }
+        Self {
+            employee_id: "provisio".into(),
+            email: None,
+            groups: vec![],
+        }
     }
 
     pub fn in_group(&self, group: &str) -> bool {
@@ -76,6 +80,8 @@ impl Serialize for Principal {
 
 impl<'de> Deserialize<'de> for Principal {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }

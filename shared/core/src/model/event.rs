@@ -12,6 +12,9 @@ pub struct DomainEvent {
 
 impl DomainEvent {
     pub fn new(detail_type: &'static str, detail: Value) -> Self {
-        Self { detail_type, detail }
+        Self {
+            detail_type,
+            detail,
+        }
     }
 }

@@ -58,7 +58,10 @@ pub struct Identity {
 impl Identity {
     /// Who acts for this identity at `at`: an explicit delegate window, else nobody.
     pub fn active_delegate(&self, at: Timestamp) -> Option<&str> {
-        self.delegates.iter().find(|w| w.covers(at)).map(|w| w.delegate_id.as_str())
+        self.delegates
+            .iter()
+            .find(|w| w.covers(at))
+            .map(|w| w.delegate_id.as_str())
     }
 
     /// Whether someone else should act in this identity's place: on leave, or inside a delegate window.

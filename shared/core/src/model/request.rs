@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{ApprovalMode, Timestamp};
+use super::{ApprovalMode, Principal, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -14,6 +14,14 @@ pub enum RequestStatus {
     Cancelled,
     Expired,
     Failed,
+}
+
+impl std::fmt::Display for RequestStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The wire name (FULFILLED, PENDING_APPROVAL, ...), as clients see it.
+        let v = serde_json::to_value(self).map_err(|_| std::fmt::Error)?;
+        f.write_str(v.as_str().unwrap_or_default())
+    }
 }
 
 impl RequestStatus {
@@ -48,6 +56,8 @@ pub enum Decision {
 #[serde(rename_all = "camelCase")]
 pub struct DecisionRecord {
     pub approver_id: String,
+    /// The assigned principal this decision answers for (the approver, one of their groups, or whom they stand in for).
+    pub principal: Principal,
     pub decision: Decision,
     #[serde(default)]
     pub comment: Option<String>,
@@ -126,10 +136,21 @@ pub struct Request {
 
 impl Request {
     /// Moves to `status`, recording who did it and why on the timeline.
-    pub fn transition(&mut self, status: RequestStatus, actor: &str, note: impl Into<String>, at: Timestamp) {
+    pub fn transition(
+        &mut self,
+        status: RequestStatus,
+        actor: &str,
+        note: impl Into<String>,
+        at: Timestamp,
+    ) {
         self.status = status;
         self.updated_at = at;
-        self.timeline.push(TimelineEntry { at, status, actor: actor.into(), note: note.into() });
+        self.timeline.push(TimelineEntry {
+            at,
+            status,
+            actor: actor.into(),
+            note: note.into(),
+        });
     }
 
     /// Everyone who may not approve this request: the requester and the beneficiary.
