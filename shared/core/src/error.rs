@@ -30,6 +30,8 @@ pub enum Error {
     Forbidden(String),
     #[error("request is invalid")]
     Validation(Vec<FieldError>),
+    #[error("body is larger than {0} bytes")]
+    TooLarge(usize),
     #[error("not eligible: {}", .0.join("; "))]
     NotEligible(Vec<String>),
     #[error("{0}")]
@@ -65,7 +67,7 @@ impl Error {
             Error::NotFound(_) => errors::NOT_FOUND,
             Error::Unauthorized => errors::UNAUTHORIZED,
             Error::Forbidden(_) => errors::FORBIDDEN,
-            Error::Validation(_) => errors::VALIDATION,
+            Error::Validation(_) | Error::TooLarge(_) => errors::VALIDATION,
             Error::NotEligible(_) => errors::NOT_ELIGIBLE,
             Error::Conflict(_) => errors::CONFLICT,
             Error::SeatUnavailable(_) => errors::SEAT_UNAVAILABLE,
@@ -86,6 +88,7 @@ impl Error {
             Error::Unauthorized => 401,
             Error::Forbidden(_) => 403,
             Error::Validation(_) => 400,
+            Error::TooLarge(_) => 413,
             Error::NotEligible(_) => 422,
             Error::Conflict(_) | Error::Cancelled => 409,
             Error::SeatUnavailable(_) | Error::NoApprover(_) | Error::Rejected(_) => 422,
