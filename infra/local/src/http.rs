@@ -1,0 +1,209 @@
+//! The HTTP server: every route of the Lambda functions (same route keys as API Gateway), dev-JWT auth, and the
+//! local-only `/_local` control endpoints.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, get, on, post};
+use provisio_core::Error;
+use provisio_lambda::api::{ApiRequest, ApiResponse, MAX_BODY_BYTES, parse_json};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::stack::LocalStack;
+
+type Ctx = Arc<LocalStack>;
+
+#[derive(Clone, Copy)]
+enum Function {
+    Intake,
+    ApprovalCallback,
+    Admin,
+}
+
+impl Function {
+    const ALL: [Function; 3] = [
+        Function::Intake,
+        Function::ApprovalCallback,
+        Function::Admin,
+    ];
+
+    fn routes(self) -> &'static [&'static str] {
+        match self {
+            Function::Intake => intake::ROUTES,
+            Function::ApprovalCallback => approval_callback::ROUTES,
+            Function::Admin => admin::ROUTES,
+        }
+    }
+
+    async fn call(self, ctx: &LocalStack, req: ApiRequest) -> ApiResponse {
+        match self {
+            Function::Intake => intake::handle(&ctx.ports, req).await,
+            Function::ApprovalCallback => approval_callback::handle(&ctx.ports, req).await,
+            Function::Admin => admin::handle(&ctx.ports, req).await,
+        }
+    }
+}
+
+pub fn router(ctx: Ctx) -> Router {
+    // Group by path first: one MethodRouter per path, as axum requires.
+    let mut by_path: BTreeMap<&'static str, MethodRouter<Ctx>> = BTreeMap::new();
+    for function in Function::ALL {
+        for route in function.routes() {
+            let (method, path) = route
+                .split_once(' ')
+                .expect("route keys are 'METHOD /path'");
+            let filter =
+                MethodFilter::try_from(method.parse::<axum::http::Method>().expect("valid method"))
+                    .expect("supported method");
+            let handler = move |State(ctx): State<Ctx>,
+                                Path(params): Path<HashMap<String, String>>,
+                                req: Request| async move {
+                dispatch(ctx, function, route, params, req).await
+            };
+            let entry = by_path.remove(path).unwrap_or_default();
+            by_path.insert(path, entry.on(filter, handler));
+        }
+    }
+    let mut api = Router::new();
+    for (path, methods) in by_path {
+        api = api.route(path, methods);
+    }
+    api.route("/openapi.json", get(openapi))
+        .route("/_local/clock/advance", post(advance_clock))
+        .route(
+            "/_local/schedules/{name}/run",
+            on(MethodFilter::POST, run_schedule),
+        )
+        .route("/_local/executions/{requestId}", get(execution))
+        .route("/_local/events", get(events))
+        .fallback(|| async { to_response(ApiResponse::problem(&Error::NotFound("route".into()))) })
+        .with_state(ctx)
+}
+
+async fn dispatch(
+    ctx: Ctx,
+    function: Function,
+    route: &str,
+    path_params: HashMap<String, String>,
+    req: Request,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let authorization = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let caller = match ctx.auth.caller(authorization) {
+        Ok(c) => c,
+        Err(e) => return to_response(ApiResponse::problem(&e)),
+    };
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => return to_response(ApiResponse::problem(&Error::TooLarge(MAX_BODY_BYTES))),
+    };
+    let query = parts.uri.query().map(|q| url_pairs(q)).unwrap_or_default();
+    let req = ApiRequest {
+        route: route.to_string(),
+        path_params,
+        query,
+        headers: parts.headers,
+        body,
+        caller,
+    };
+    to_response(function.call(&ctx, req).await)
+}
+
+/// Query strings as API Gateway passes them: last value wins, percent-decoded.
+fn url_pairs(query: &str) -> HashMap<String, String> {
+    Query::<HashMap<String, String>>::try_from_uri(
+        &format!("/?{query}").parse().expect("valid uri"),
+    )
+    .map(|Query(q)| q)
+    .unwrap_or_default()
+}
+
+fn to_response(resp: ApiResponse) -> Response {
+    let mut out = Response::new(Body::from(resp.body));
+    *out.status_mut() =
+        StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    out.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(resp.content_type),
+    );
+    for (name, value) in resp.headers {
+        if let (Ok(name), Ok(value)) = (
+            name.parse::<header::HeaderName>(),
+            HeaderValue::from_str(&value),
+        ) {
+            out.headers_mut().insert(name, value);
+        }
+    }
+    out
+}
+
+async fn openapi() -> Response {
+    let mut out = Response::new(Body::from(include_str!("../../../shared/openapi.json")));
+    out.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    out
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    hours: f64,
+}
+
+async fn advance_clock(State(ctx): State<Ctx>, body: axum::body::Bytes) -> Response {
+    let advance: Advance = match parse_json(&body) {
+        Ok(a) => a,
+        Err(e) => return to_response(ApiResponse::problem(&e)),
+    };
+    if !(advance.hours.is_finite() && advance.hours > 0.0) {
+        return to_response(ApiResponse::problem(&Error::validation(
+            "hours",
+            "must be a positive number",
+        )));
+    }
+    ctx.clock.advance(chrono::Duration::milliseconds(
+        (advance.hours * 3_600_000.0) as i64,
+    ));
+    to_response(ApiResponse::json(200, &json!({"now": ctx.clock.now()})))
+}
+
+/// Scheduled sweeps, by EventBridge schedule name. None ships yet (escalation and compliance come with their
+/// functions), so every name is unknown for now.
+async fn run_schedule(Path(name): Path<String>) -> Response {
+    to_response(ApiResponse::problem(&Error::NotFound(format!(
+        "schedule {name}"
+    ))))
+}
+
+async fn execution(State(ctx): State<Ctx>, Path(request_id): Path<String>) -> Response {
+    match (
+        ctx.engine.describe_execution(&request_id),
+        ctx.engine.history(&request_id),
+    ) {
+        (Some(execution), Some(history)) => to_response(ApiResponse::json(
+            200,
+            &json!({"execution": execution, "history": history}),
+        )),
+        _ => to_response(ApiResponse::problem(&Error::NotFound(format!(
+            "execution {request_id}"
+        )))),
+    }
+}
+
+async fn events(State(ctx): State<Ctx>) -> impl IntoResponse {
+    to_response(ApiResponse::json(
+        200,
+        &json!({"items": ctx.events.events()}),
+    ))
+}

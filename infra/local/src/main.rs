@@ -1,0 +1,141 @@
+//! `provisio-local`: serve the local stack, mint dev tokens, run a state machine file offline.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use provisio_asl::{Definition, ExecutionStatus};
+use provisio_local::auth::{DEFAULT_DEV_SECRET, DevAuth};
+use provisio_local::seed::Seed;
+use provisio_local::stack::substitutions;
+use provisio_local::{Config, LocalStack};
+
+#[derive(Parser)]
+#[command(
+    name = "provisio-local",
+    version,
+    about = "Provisio local stack: the whole product in one process"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Port to serve on (127.0.0.1).
+    #[arg(long, default_value_t = 3000, global = true)]
+    port: u16,
+    /// Seed directory (identities.json, catalog.json, licenses.json); default: the demo organisation.
+    #[arg(long, global = true)]
+    seed: Option<PathBuf>,
+    /// HS256 secret of dev tokens. The default is for local use only.
+    #[arg(long, env = "PROVISIO_DEV_JWT_SECRET", default_value = DEFAULT_DEV_SECRET, hide_default_value = true, global = true)]
+    jwt_secret: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a bearer token for an employee.
+    Token {
+        employee_id: String,
+        /// Comma-separated groups, e.g. provisio-admins,provisio-auditors.
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+        #[arg(long, default_value_t = 12)]
+        ttl_hours: i64,
+    },
+    /// Amazon States Language tools.
+    Asl {
+        #[command(subcommand)]
+        command: AslCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AslCommand {
+    /// Run a definition to completion against the in-process handlers and print its output.
+    Run {
+        file: PathBuf,
+        #[arg(long, default_value = "{}")]
+        input: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("provisio-local: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn stack(cli: &Cli) -> Result<Arc<LocalStack>, Box<dyn std::error::Error>> {
+    let seed = match &cli.seed {
+        Some(dir) => Seed::from_dir(dir)?,
+        None => Seed::demo()?,
+    };
+    let config = Config {
+        seed,
+        jwt_secret: cli.jwt_secret.clone(),
+        connector_timeout: Duration::from_secs(10),
+    };
+    Ok(LocalStack::new(config).await?)
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    match &cli.command {
+        Some(Command::Token {
+            employee_id,
+            groups,
+            ttl_hours,
+        }) => {
+            println!(
+                "{}",
+                DevAuth::new(&cli.jwt_secret).token(employee_id, groups, ttl_hours * 3600)?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Asl {
+            command: AslCommand::Run { file, input },
+        }) => {
+            let text =
+                std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let definition = Arc::new(Definition::parse(&text, &substitutions())?);
+            let input =
+                serde_json::from_str(input).map_err(|e| format!("--input is not JSON: {e}"))?;
+            let stack = stack(&cli).await?;
+            let name = format!("cli-{}", std::process::id());
+            let done = stack.engine.run("cli", definition, &name, input).await?;
+            println!("{}", serde_json::to_string_pretty(&done)?);
+            Ok(if done.status == ExecutionStatus::Succeeded {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        None => {
+            let stack = stack(&cli).await?;
+            let addr = SocketAddr::from(([127, 0, 0, 1], cli.port));
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("bind {addr}: {e}"))?;
+            tracing::info!(%addr, "Provisio local stack listening");
+            axum::serve(listener, provisio_local::http::router(stack))
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

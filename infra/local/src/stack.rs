@@ -1,0 +1,198 @@
+//! Wiring of the local stack: memory stores, the ASL engine running statemachines/ with every Task dispatched
+//! in-process to the handler function its Lambda would run.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use provisio_asl::{AslError, Definition, Engine, TaskFailure, TaskInvoker};
+use provisio_connectors::HttpConnectors;
+use provisio_core::names::state_machines;
+use provisio_core::ports::{Ports, Workflow};
+use provisio_core::{Error, Result};
+use provisio_lambda::task::invoke_json;
+use provisio_memory::{MemoryStores, RecordingEventBus};
+use serde_json::{Value, json};
+
+use crate::auth::DevAuth;
+use crate::clock::VirtualClock;
+use crate::seed::{Seed, SeedError};
+
+/// Function names as the ASL `${...Arn}` substitutions resolve locally.
+const FUNCTIONS: &[(&str, &str)] = &[
+    ("EligibilityFunctionArn", "eligibility"),
+    ("LicenseCheckFunctionArn", "license-check"),
+    ("ApprovalFunctionArn", "approval"),
+    ("ProvisioningFunctionArn", "provisioning"),
+    ("DeprovisioningFunctionArn", "deprovisioning"),
+];
+
+/// The definitions shipped in statemachines/, compiled in so the binary runs from any directory.
+const DEFINITIONS: &[(&str, &str)] = &[
+    (
+        state_machines::FULFILMENT,
+        include_str!("../../../statemachines/fulfilment.asl.json"),
+    ),
+    (
+        state_machines::DEPROVISION,
+        include_str!("../../../statemachines/deprovision.asl.json"),
+    ),
+];
+
+pub fn substitutions() -> HashMap<String, String> {
+    FUNCTIONS
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+pub struct Config {
+    pub seed: Seed,
+    pub jwt_secret: String,
+    pub connector_timeout: std::time::Duration,
+}
+
+pub struct LocalStack {
+    pub ports: Ports,
+    pub stores: MemoryStores,
+    pub events: Arc<RecordingEventBus>,
+    pub clock: Arc<VirtualClock>,
+    pub engine: Arc<Engine>,
+    pub auth: DevAuth,
+}
+
+impl LocalStack {
+    pub async fn new(config: Config) -> std::result::Result<Arc<Self>, StackError> {
+        let clock = Arc::new(VirtualClock::default());
+        let invoker = Arc::new(LocalInvoker::default());
+        let engine = Engine::new(invoker.clone(), clock.clone());
+        let mut definitions = HashMap::new();
+        for (name, text) in DEFINITIONS {
+            let def = Definition::parse(text, &substitutions())
+                .map_err(|e| StackError::Definition(name, e))?;
+            definitions.insert(*name, Arc::new(def));
+        }
+        let workflow = Arc::new(LocalWorkflow {
+            engine: engine.clone(),
+            definitions,
+        });
+        let stores = MemoryStores::new();
+        let events = Arc::new(RecordingEventBus::default());
+        let connectors = Arc::new(HttpConnectors::new(config.connector_timeout)?);
+        let ports = stores.ports(workflow, events.clone(), clock.clone(), connectors);
+        // The invoker needs the ports and the ports need the engine that owns the invoker: close the loop here.
+        let _ = invoker.ports.set(ports.clone());
+        config.seed.load(&ports).await?;
+        Ok(Arc::new(Self {
+            ports,
+            stores,
+            events,
+            clock,
+            engine,
+            auth: DevAuth::new(&config.jwt_secret),
+        }))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error("state machine {0}: {1}")]
+    Definition(&'static str, AslError),
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+    #[error(transparent)]
+    Setup(#[from] Error),
+}
+
+/// Dispatches ASL Tasks to the handler functions, by function name.
+#[derive(Default)]
+struct LocalInvoker {
+    ports: OnceLock<Ports>,
+}
+
+#[async_trait]
+impl TaskInvoker for LocalInvoker {
+    async fn invoke(
+        &self,
+        function: &str,
+        payload: Value,
+    ) -> std::result::Result<Value, TaskFailure> {
+        let p = self
+            .ports
+            .get()
+            .ok_or_else(|| TaskFailure::new("Lambda.ServiceException", "stack not wired"))?;
+        let result = match function {
+            "eligibility" => invoke_json(payload, |i| eligibility::handle(p, i)).await,
+            "license-check" => invoke_json(payload, |i| license_check::handle(p, i)).await,
+            "approval" => invoke_json(payload, |i| approval::handle(p, i)).await,
+            "provisioning" => invoke_json(payload, |i| provisioning::handle(p, i)).await,
+            "deprovisioning" => invoke_json(payload, |i| deprovisioning::handle(p, i)).await,
+            other => {
+                return Err(TaskFailure::new(
+                    "Lambda.ResourceNotFoundException",
+                    format!("no function {other}"),
+                ));
+            }
+        };
+        // The same (errorType, errorMessage) pair a Lambda function error carries.
+        result.map_err(|e| TaskFailure::new(e.name(), e.to_string()))
+    }
+}
+
+/// The Workflow port over the local ASL engine.
+struct LocalWorkflow {
+    engine: Arc<Engine>,
+    definitions: HashMap<&'static str, Arc<Definition>>,
+}
+
+impl LocalWorkflow {
+    fn start(&self, machine: &str, name: &str, input: Value) -> Result<()> {
+        let def = self
+            .definitions
+            .get(machine)
+            .ok_or_else(|| Error::Internal(format!("no state machine {machine}")))?;
+        self.engine
+            .start_execution(machine, def.clone(), name, input)
+            .map(|_| ())
+            .map_err(workflow_error)
+    }
+}
+
+fn workflow_error(e: AslError) -> Error {
+    match e {
+        AslError::TaskDoesNotExist | AslError::TaskTimedOut => {
+            Error::Conflict("the workflow is no longer waiting for this decision".into())
+        }
+        AslError::ExecutionAlreadyExists(name) => {
+            Error::Conflict(format!("execution {name} already exists"))
+        }
+        other => Error::Internal(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl Workflow for LocalWorkflow {
+    async fn start_fulfilment(&self, request_id: &str) -> Result<()> {
+        self.start(
+            state_machines::FULFILMENT,
+            request_id,
+            json!({"requestId": request_id}),
+        )
+    }
+
+    async fn start_deprovision(&self, execution_name: &str, input: Value) -> Result<()> {
+        self.start(state_machines::DEPROVISION, execution_name, input)
+    }
+
+    async fn complete_task(&self, task_token: &str, output: Value) -> Result<()> {
+        self.engine
+            .send_task_success(task_token, output)
+            .map_err(workflow_error)
+    }
+
+    async fn fail_task(&self, task_token: &str, error: &str, cause: &str) -> Result<()> {
+        self.engine
+            .send_task_failure(task_token, error, cause)
+            .map_err(workflow_error)
+    }
+}
