@@ -20,23 +20,36 @@ pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {
         Err(e) => return ApiResponse::problem(&e),
     };
     match req.route.as_str() {
-        "PUT /admin/catalog/{itemId}" => {
-            respond(200, async { admin::put_item(p, &caller, req.param("itemId")?, req.json()?).await }.await)
-        }
-        "PUT /admin/licenses/{poolId}" => {
-            respond(200, async { admin::put_pool(p, &caller, req.param("poolId")?, req.json()?).await }.await)
-        }
-        "GET /admin/licenses/{poolId}" => {
-            respond(200, async { admin::get_pool(p, &caller, req.param("poolId")?).await }.await)
-        }
+        "PUT /admin/catalog/{itemId}" => respond(
+            200,
+            async { admin::put_item(p, &caller, req.param("itemId")?, req.json()?).await }.await,
+        ),
+        "PUT /admin/licenses/{poolId}" => respond(
+            200,
+            async { admin::put_pool(p, &caller, req.param("poolId")?, req.json()?).await }.await,
+        ),
+        "GET /admin/licenses/{poolId}" => respond(
+            200,
+            async { admin::get_pool(p, &caller, req.param("poolId")?).await }.await,
+        ),
         "GET /admin/audit/verify" => respond(200, admin::verify_audit(p, &caller).await),
         "GET /admin/identities" => {
             let limit = req.query.get("limit").and_then(|l| l.parse().ok());
-            respond(200, admin::list_identities(p, &caller, req.query.get("cursor").map(String::as_str), limit).await)
+            respond(
+                200,
+                admin::list_identities(
+                    p,
+                    &caller,
+                    req.query.get("cursor").map(String::as_str),
+                    limit,
+                )
+                .await,
+            )
         }
-        "GET /admin/identities/{employeeId}" => {
-            respond(200, async { admin::get_identity(p, &caller, req.param("employeeId")?).await }.await)
-        }
+        "GET /admin/identities/{employeeId}" => respond(
+            200,
+            async { admin::get_identity(p, &caller, req.param("employeeId")?).await }.await,
+        ),
         _ => unknown_route(&req),
     }
 }

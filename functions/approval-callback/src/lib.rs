@@ -14,10 +14,16 @@ pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {
         Err(e) => return ApiResponse::problem(&e),
     };
     match req.route.as_str() {
-        "GET /approvals" => respond(200, approvals::pending_for(p, &caller).await.map(|items| json!({"items": items}))),
+        "GET /approvals" => respond(
+            200,
+            approvals::pending_for(p, &caller)
+                .await
+                .map(|items| json!({"items": items})),
+        ),
         "POST /approvals/{approvalId}/decision" => respond(
             200,
-            async { approvals::decide(p, &caller, req.param("approvalId")?, req.json()?).await }.await,
+            async { approvals::decide(p, &caller, req.param("approvalId")?, req.json()?).await }
+                .await,
         ),
         _ => unknown_route(&req),
     }

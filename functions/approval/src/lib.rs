@@ -15,5 +15,7 @@ pub struct Output {
 #[tracing::instrument(skip_all, fields(request = %input.request_id, stage = input.stage_index))]
 pub async fn handle(p: &Ports, input: OpenStage) -> Result<Output> {
     let task = approvals::open_stage(p, &input).await?;
-    Ok(Output { approval_id: task.approval_id })
+    Ok(Output {
+        approval_id: task.approval_id,
+    })
 }

@@ -17,5 +17,9 @@ pub struct Output {
 #[tracing::instrument(skip_all, fields(assignment = %input.assignment_id))]
 pub async fn handle(p: &Ports, input: Deprovision) -> Result<Output> {
     let a = fulfilment::deprovision(p, &input).await?;
-    Ok(Output { assignment_id: a.assignment_id, status: a.status, remaining_sources: a.sources.len() })
+    Ok(Output {
+        assignment_id: a.assignment_id,
+        status: a.status,
+        remaining_sources: a.sources.len(),
+    })
 }

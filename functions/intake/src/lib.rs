@@ -29,20 +29,42 @@ pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {
     let param = |name| req.param(name).map(str::to_string);
     match req.route.as_str() {
         "GET /catalog" => respond(200, catalog::browse(p, &caller).await),
-        "GET /catalog/{itemId}" => respond(200, async { catalog::get(p, &caller, &param("itemId")?).await }.await),
-        "POST /requests" => submit(p, &caller, &req).await.unwrap_or_else(|e| ApiResponse::problem(&e)),
+        "GET /catalog/{itemId}" => respond(
+            200,
+            async { catalog::get(p, &caller, &param("itemId")?).await }.await,
+        ),
+        "POST /requests" => submit(p, &caller, &req)
+            .await
+            .unwrap_or_else(|e| ApiResponse::problem(&e)),
         "GET /requests" => {
             let as_approver = req.query.get("role").map(String::as_str) == Some("approver");
-            respond(200, requests::list(p, &caller, as_approver).await.map(|items| json!({"items": items})))
+            respond(
+                200,
+                requests::list(p, &caller, as_approver)
+                    .await
+                    .map(|items| json!({"items": items})),
+            )
         }
-        "GET /requests/{id}" => respond(200, async { requests::get(p, &caller, &param("id")?).await }.await),
-        "POST /requests/{id}/cancel" => {
-            respond(200, async { requests::cancel(p, &caller, &param("id")?).await }.await)
-        }
-        "GET /assignments" => respond(200, assignments::list(p, &caller).await.map(|items| json!({"items": items}))),
+        "GET /requests/{id}" => respond(
+            200,
+            async { requests::get(p, &caller, &param("id")?).await }.await,
+        ),
+        "POST /requests/{id}/cancel" => respond(
+            200,
+            async { requests::cancel(p, &caller, &param("id")?).await }.await,
+        ),
+        "GET /assignments" => respond(
+            200,
+            assignments::list(p, &caller)
+                .await
+                .map(|items| json!({"items": items})),
+        ),
         "POST /assignments/{id}/return" => respond(
             202,
-            async { assignments::give_back(p, &caller, &param("id")?, req.json_or_default()?).await }.await,
+            async {
+                assignments::give_back(p, &caller, &param("id")?, req.json_or_default()?).await
+            }
+            .await,
         ),
         "POST /assignments/{id}/extend" => respond(
             202,
@@ -63,16 +85,32 @@ fn accepted(r: &provisio_core::model::Request) -> Value {
 /// Submits with Idempotency-Key semantics: same key + same body replays the first response.
 async fn submit(p: &Ports, caller: &Caller, req: &ApiRequest) -> Result<ApiResponse> {
     let body: Value = req.json()?;
-    let input: requests::SubmitInput = serde_json::from_value(body.clone())
-        .map_err(|e| Error::validation("body", format!("does not match the expected shape: {e}")))?;
+    let input: requests::SubmitInput = serde_json::from_value(body.clone()).map_err(|e| {
+        Error::validation("body", format!("does not match the expected shape: {e}"))
+    })?;
     let run = || async {
         let r = requests::submit(p, caller, input).await?;
-        Ok(StoredResponse { status: 202, body: accepted(&r) })
+        Ok(StoredResponse {
+            status: 202,
+            body: accepted(&r),
+        })
     };
     let stored = match req.header("idempotency-key") {
-        Some(key) => idempotency::once(p, &caller.employee_id, key, &idempotency::fingerprint(&body), run).await?,
+        Some(key) => {
+            idempotency::once(
+                p,
+                &caller.employee_id,
+                key,
+                &idempotency::fingerprint(&body),
+                run,
+            )
+            .await?
+        }
         None => run().await?,
     };
-    let location = stored.body["requestId"].as_str().map(|id| format!("/requests/{id}")).unwrap_or_default();
+    let location = stored.body["requestId"]
+        .as_str()
+        .map(|id| format!("/requests/{id}"))
+        .unwrap_or_default();
     Ok(ApiResponse::json(stored.status, &stored.body).with_header("location", location))
 }

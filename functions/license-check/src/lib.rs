@@ -10,9 +10,13 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "action", rename_all = "camelCase")]
 pub enum Input {
     #[serde(rename_all = "camelCase")]
-    Reserve { request_id: String },
+    Reserve {
+        request_id: String,
+    },
     #[serde(rename_all = "camelCase")]
-    Commit { request_id: String },
+    Commit {
+        request_id: String,
+    },
     Release(Close),
 }
 
@@ -31,15 +35,27 @@ pub async fn handle(p: &Ports, input: Input) -> Result<Output> {
     match input {
         Input::Reserve { request_id } => {
             let pools = fulfilment::reserve_seats(p, &request_id).await?;
-            Ok(Output { request_id, status: None, pools })
+            Ok(Output {
+                request_id,
+                status: None,
+                pools,
+            })
         }
         Input::Commit { request_id } => {
             fulfilment::commit(p, &request_id).await?;
-            Ok(Output { request_id, status: Some(RequestStatus::Fulfilled), pools: vec![] })
+            Ok(Output {
+                request_id,
+                status: Some(RequestStatus::Fulfilled),
+                pools: vec![],
+            })
         }
         Input::Release(close) => {
             let status = fulfilment::close(p, &close).await?;
-            Ok(Output { request_id: close.request_id, status: Some(status), pools: vec![] })
+            Ok(Output {
+                request_id: close.request_id,
+                status: Some(status),
+                pools: vec![],
+            })
         }
     }
 }

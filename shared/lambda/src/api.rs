@@ -49,7 +49,11 @@ impl ApiRequest {
 
     /// The body as JSON, `{}` when empty (for endpoints whose body is optional).
     pub fn json_or_default<T: DeserializeOwned + Default>(&self) -> Result<T, Error> {
-        if self.body.iter().all(u8::is_ascii_whitespace) { Ok(T::default()) } else { self.json() }
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            Ok(T::default())
+        } else {
+            self.json()
+        }
     }
 }
 
@@ -58,7 +62,11 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
         return Err(Error::TooLarge(MAX_BODY_BYTES));
     }
     serde_json::from_slice(body).map_err(|e| {
-        let what = if e.is_data() { "does not match the expected shape" } else { "is not valid JSON" };
+        let what = if e.is_data() {
+            "does not match the expected shape"
+        } else {
+            "is not valid JSON"
+        };
         Error::Validation(vec![FieldError::new("body", format!("{what}: {e}"))])
     })
 }
@@ -74,7 +82,12 @@ pub struct ApiResponse {
 impl ApiResponse {
     pub fn json<T: Serialize>(status: u16, body: &T) -> Self {
         match serde_json::to_vec(body) {
-            Ok(bytes) => Self { status, content_type: "application/json", headers: vec![], body: bytes.into() },
+            Ok(bytes) => Self {
+                status,
+                content_type: "application/json",
+                headers: vec![],
+                body: bytes.into(),
+            },
             Err(e) => Self::problem(&Error::Internal(format!("response serialization: {e}"))),
         }
     }
@@ -88,7 +101,11 @@ impl ApiResponse {
     /// so internals do not leak.
     pub fn problem(err: &Error) -> Self {
         let status = err.status();
-        let detail = if status >= 500 && !matches!(err, Error::ConnectorTransient(_) | Error::StoreUnavailable(_)) {
+        let detail = if status >= 500
+            && !matches!(
+                err,
+                Error::ConnectorTransient(_) | Error::StoreUnavailable(_)
+            ) {
             "an unexpected error occurred".to_string()
         } else {
             err.to_string()

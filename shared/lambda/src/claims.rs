@@ -10,13 +10,20 @@ pub fn caller_from_claims(claims: &serde_json::Map<String, Value>) -> Option<Cal
         return None;
     }
     let groups = match claims.get("groups") {
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         Some(Value::String(s)) => split_groups(s),
         _ => vec![],
     };
     Some(Caller {
         employee_id: employee_id.to_string(),
-        email: claims.get("email").and_then(Value::as_str).map(str::to_string),
+        email: claims
+            .get("email")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         groups,
     })
 }

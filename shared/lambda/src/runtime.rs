@@ -56,16 +56,28 @@ where
 /// API Gateway has already verified the JWT; its claims are the only source of the caller.
 fn from_api_gateway(req: lambda_http::Request) -> ApiRequest {
     let (route, claims) = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ApiGatewayV2httpRequestContext { route_key, authorizer, .. })) => {
+        Some(RequestContext::ApiGatewayV2(ApiGatewayV2httpRequestContext {
+            route_key,
+            authorizer,
+            ..
+        })) => {
             let claims = authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|jwt| {
-                jwt.claims.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect()
+                jwt.claims
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect()
             });
             (route_key.clone().unwrap_or_default(), claims)
         }
         _ => (String::new(), None),
     };
     let pairs = |m: Option<&lambda_http::aws_lambda_events::query_map::QueryMap>| {
-        m.map(|m| m.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap_or_default()
+        m.map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
     };
     ApiRequest {
         route,
@@ -78,7 +90,9 @@ fn from_api_gateway(req: lambda_http::Request) -> ApiRequest {
 }
 
 fn to_lambda(resp: ApiResponse) -> Result<lambda_http::Response<Body>, lambda_http::http::Error> {
-    let mut builder = lambda_http::Response::builder().status(resp.status).header("content-type", resp.content_type);
+    let mut builder = lambda_http::Response::builder()
+        .status(resp.status)
+        .header("content-type", resp.content_type);
     for (name, value) in &resp.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }

@@ -24,7 +24,10 @@ impl std::fmt::Display for TaskError {
 
 impl From<TaskError> for Diagnostic {
     fn from(e: TaskError) -> Self {
-        Diagnostic { error_type: e.0.name().to_string(), error_message: e.0.to_string() }
+        Diagnostic {
+            error_type: e.0.name().to_string(),
+            error_message: e.0.to_string(),
+        }
     }
 }
 
@@ -37,8 +40,8 @@ where
     F: FnOnce(I) -> Fut,
     Fut: Future<Output = Result<O, Error>>,
 {
-    let input: I =
-        serde_json::from_value(payload).map_err(|e| Error::validation("payload", format!("invalid task input: {e}")))?;
+    let input: I = serde_json::from_value(payload)
+        .map_err(|e| Error::validation("payload", format!("invalid task input: {e}")))?;
     let output = handler(input).await?;
     serde_json::to_value(output).map_err(|e| Error::Internal(format!("task output: {e}")))
 }
