@@ -1,0 +1,56 @@
+//! The store conformance suite: the promises of the store ports, checked the same way against every adapter set
+//! (the in-memory stores now, the DynamoDB adapters on a moto server later).
+//!
+//! Each check is independent: it writes only under fresh ids, so checks can share one database, run in any
+//! order or in parallel. A broken promise panics with a message naming it. Concurrency checks spawn tasks, so
+//! run them on a multi-thread Tokio runtime.
+
+mod audit;
+mod catalog;
+mod fixtures;
+mod idempotency;
+mod licenses;
+mod records;
+
+use provisio_core::ports::Ports;
+
+pub use audit::audit_concurrent_appends_chain_without_gaps;
+pub use catalog::{
+    catalog_put_creates_the_next_version, identities_delegators_of, identities_paginate_in_order,
+};
+pub use idempotency::{
+    idempotency_abandon_allows_a_new_claim, idempotency_completed_replays_until_expiry,
+    idempotency_concurrent_claims_have_one_winner, idempotency_expired_in_progress_is_reacquirable,
+};
+pub use licenses::{
+    licenses_concurrent_reservations_never_oversubscribe, licenses_repeated_calls_are_noops,
+    licenses_reserve_is_all_or_none, licenses_set_total_never_drops_below_assigned,
+};
+pub use records::{
+    approvals_are_optimistic, approvals_for_request_and_decided_by,
+    approvals_pending_for_excludes_decided, assignments_are_optimistic, assignments_list_by_holder,
+    requests_are_optimistic, requests_list_for_newest_first,
+};
+
+/// Runs every check, one after the other.
+pub async fn run_all(ports: &Ports) {
+    catalog_put_creates_the_next_version(ports).await;
+    identities_paginate_in_order(ports).await;
+    identities_delegators_of(ports).await;
+    requests_are_optimistic(ports).await;
+    requests_list_for_newest_first(ports).await;
+    approvals_are_optimistic(ports).await;
+    approvals_pending_for_excludes_decided(ports).await;
+    approvals_for_request_and_decided_by(ports).await;
+    assignments_are_optimistic(ports).await;
+    assignments_list_by_holder(ports).await;
+    licenses_concurrent_reservations_never_oversubscribe(ports).await;
+    licenses_reserve_is_all_or_none(ports).await;
+    licenses_repeated_calls_are_noops(ports).await;
+    licenses_set_total_never_drops_below_assigned(ports).await;
+    idempotency_concurrent_claims_have_one_winner(ports).await;
+    idempotency_completed_replays_until_expiry(ports).await;
+    idempotency_expired_in_progress_is_reacquirable(ports).await;
+    idempotency_abandon_allows_a_new_claim(ports).await;
+    audit_concurrent_appends_chain_without_gaps(ports).await;
+}

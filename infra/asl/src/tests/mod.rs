@@ -1,0 +1,7 @@
+mod choice;
+mod definition;
+mod engine;
+mod intrinsics;
+mod states;
+mod support;
+mod tasks;

@@ -1,0 +1,33 @@
+use async_trait::async_trait;
+use provisio_core::Result;
+use provisio_core::model::Assignment;
+use provisio_core::ports::AssignmentStore;
+
+use crate::versioned::VersionedMap;
+
+#[derive(Default)]
+pub struct MemoryAssignments(VersionedMap<Assignment>);
+
+#[async_trait]
+impl AssignmentStore for MemoryAssignments {
+    async fn get(&self, assignment_id: &str) -> Result<Option<Assignment>> {
+        Ok(self.0.get(assignment_id))
+    }
+
+    async fn save(&self, assignment: &mut Assignment) -> Result<()> {
+        if assignment.version > 0 {
+            return self.0.save(assignment);
+        }
+        // A create is the save from version 0, so it stores version 1 like any other save.
+        self.0.create(Assignment {
+            version: 1,
+            ..assignment.clone()
+        })?;
+        assignment.version = 1;
+        Ok(())
+    }
+
+    async fn list_by_holder(&self, holder_id: &str) -> Result<Vec<Assignment>> {
+        Ok(self.0.select(|a| a.holder_id == holder_id))
+    }
+}

@@ -1,0 +1,100 @@
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use provisio_core::Result;
+use provisio_core::model::CatalogItem;
+use provisio_core::ports::CatalogStore;
+
+use crate::locked::Locked;
+
+/// Every version of every item, oldest first, as the catalog table keeps them.
+#[derive(Default)]
+pub struct MemoryCatalog(Locked<BTreeMap<String, Vec<CatalogItem>>>);
+
+impl MemoryCatalog {
+    /// Every stored version of `item_id`, oldest first. Requests pin `item_version`, so old versions stay.
+    pub fn versions(&self, item_id: &str) -> Vec<CatalogItem> {
+        self.0
+            .with(|items| items.get(item_id).cloned().unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl CatalogStore for MemoryCatalog {
+    async fn get(&self, item_id: &str) -> Result<Option<CatalogItem>> {
+        Ok(self
+            .0
+            .with(|items| items.get(item_id).and_then(|v| v.last()).cloned()))
+    }
+
+    async fn list(&self) -> Result<Vec<CatalogItem>> {
+        Ok(self
+            .0
+            .with(|items| items.values().filter_map(|v| v.last()).cloned().collect()))
+    }
+
+    async fn put(&self, mut item: CatalogItem) -> Result<CatalogItem> {
+        self.0.with(|items| {
+            let versions = items.entry(item.item_id.clone()).or_default();
+            item.version = versions.last().map_or(1, |latest| latest.version + 1);
+            versions.push(item.clone());
+            Ok(item)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use provisio_core::model::{
+        ApprovalPolicy, Category, ConnectorConfig, Cost, Lifecycle, Recurrence, Risk,
+    };
+
+    use super::*;
+
+    fn item(name: &str) -> CatalogItem {
+        CatalogItem {
+            item_id: "slack".into(),
+            version: 0,
+            name: name.into(),
+            description: String::new(),
+            category: Category::Saas,
+            cost: Cost {
+                amount: 8.0,
+                currency: "EUR".into(),
+                recurrence: Recurrence::Monthly,
+            },
+            gl_code: "6100".into(),
+            owner_id: "E9".into(),
+            risk: Risk::Low,
+            requires_justification: false,
+            lifecycle: Lifecycle::Active,
+            replacement_item_id: None,
+            eligibility: vec![],
+            approval_policy: ApprovalPolicy::default(),
+            license_pool_id: None,
+            connector: ConnectorConfig::Record,
+            max_duration_hours: None,
+            components: vec![],
+            updated_at: None,
+            updated_by: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn old_versions_are_kept() {
+        let catalog = MemoryCatalog::default();
+        catalog.put(item("Slack")).await.expect("put");
+        catalog.put(item("Slack Pro")).await.expect("put");
+
+        let versions: Vec<_> = catalog
+            .versions("slack")
+            .into_iter()
+            .map(|i| (i.version, i.name))
+            .collect();
+        assert_eq!(
+            versions,
+            [(1, "Slack".to_string()), (2, "Slack Pro".to_string())]
+        );
+        assert!(catalog.versions("zoom").is_empty());
+    }
+}

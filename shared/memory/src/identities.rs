@@ -1,0 +1,50 @@
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use async_trait::async_trait;
+use provisio_core::Result;
+use provisio_core::model::Identity;
+use provisio_core::ports::{IdentityStore, Page};
+
+use crate::locked::Locked;
+
+#[derive(Default)]
+pub struct MemoryIdentities(Locked<BTreeMap<String, Identity>>);
+
+#[async_trait]
+impl IdentityStore for MemoryIdentities {
+    async fn get(&self, employee_id: &str) -> Result<Option<Identity>> {
+        Ok(self.0.with(|ids| ids.get(employee_id).cloned()))
+    }
+
+    async fn put(&self, identity: Identity) -> Result<()> {
+        self.0
+            .with(|ids| ids.insert(identity.employee_id.clone(), identity));
+        Ok(())
+    }
+
+    async fn list(&self, cursor: Option<&str>, limit: usize) -> Result<Page<Identity>> {
+        let start = cursor.map_or(Bound::Unbounded, Bound::Excluded);
+        self.0.with(|ids| {
+            let mut rest = ids
+                .range::<str, _>((start, Bound::Unbounded))
+                .map(|(_, i)| i);
+            // An empty page would hand back the same cursor forever, so every page makes progress.
+            let items: Vec<Identity> = rest.by_ref().take(limit.max(1)).cloned().collect();
+            let next_cursor = match (items.last(), rest.next()) {
+                (Some(last), Some(_)) => Some(last.employee_id.clone()),
+                _ => None,
+            };
+            Ok(Page { items, next_cursor })
+        })
+    }
+
+    async fn delegators_of(&self, delegate_id: &str) -> Result<Vec<Identity>> {
+        Ok(self.0.with(|ids| {
+            ids.values()
+                .filter(|i| i.delegates.iter().any(|w| w.delegate_id == delegate_id))
+                .cloned()
+                .collect()
+        }))
+    }
+}

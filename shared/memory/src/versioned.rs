@@ -1,0 +1,112 @@
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+
+use provisio_core::model::{ApprovalTask, Assignment, Request};
+use provisio_core::{Error, Result};
+
+use crate::locked::Locked;
+
+/// A record saved under optimistic concurrency: an id plus a version that every save bumps.
+pub(crate) trait Versioned: Clone {
+    /// Names the record in error messages.
+    const KIND: &'static str;
+    fn id(&self) -> &str;
+    fn version(&self) -> u64;
+    fn set_version(&mut self, version: u64);
+}
+
+impl Versioned for Request {
+    const KIND: &'static str = "request";
+    fn id(&self) -> &str {
+        &self.request_id
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+}
+
+impl Versioned for ApprovalTask {
+    const KIND: &'static str = "approval";
+    fn id(&self) -> &str {
+        &self.approval_id
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+}
+
+impl Versioned for Assignment {
+    const KIND: &'static str = "assignment";
+    fn id(&self) -> &str {
+        &self.assignment_id
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+}
+
+/// Records by id with conditional create and compare-and-swap save, shared by requests, approvals and
+/// assignments.
+pub(crate) struct VersionedMap<T>(Locked<BTreeMap<String, T>>);
+
+impl<T> Default for VersionedMap<T> {
+    fn default() -> Self {
+        Self(Locked::default())
+    }
+}
+
+impl<T: Versioned> VersionedMap<T> {
+    /// Stores `record` as is; `Conflict` if its id exists.
+    pub(crate) fn create(&self, record: T) -> Result<()> {
+        self.0
+            .with(|records| match records.entry(record.id().to_owned()) {
+                Entry::Occupied(_) => Err(Error::Conflict(format!(
+                    "{} {} already exists",
+                    T::KIND,
+                    record.id()
+                ))),
+                Entry::Vacant(slot) => {
+                    slot.insert(record);
+                    Ok(())
+                }
+            })
+    }
+
+    /// Replaces the stored record if its version equals `record`'s, bumping the version in both.
+    pub(crate) fn save(&self, record: &mut T) -> Result<()> {
+        self.0.with(|records| {
+            let stored = records
+                .get_mut(record.id())
+                .ok_or_else(|| Error::NotFound(format!("{} {}", T::KIND, record.id())))?;
+            if stored.version() != record.version() {
+                return Err(Error::Conflict(format!(
+                    "{} {} changed concurrently",
+                    T::KIND,
+                    record.id()
+                )));
+            }
+            record.set_version(record.version() + 1);
+            *stored = record.clone();
+            Ok(())
+        })
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<T> {
+        self.0.with(|records| records.get(id).cloned())
+    }
+
+    /// The records `keep` accepts, in id order.
+    pub(crate) fn select(&self, keep: impl Fn(&T) -> bool) -> Vec<T> {
+        self.0
+            .with(|records| records.values().filter(|r| keep(r)).cloned().collect())
+    }
+}
