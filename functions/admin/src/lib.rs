@@ -22,11 +22,19 @@ pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {
     match req.route.as_str() {
         "PUT /admin/catalog/{itemId}" => respond(
             200,
-            async { admin::put_item(p, &caller, req.param("itemId")?, req.json()?).await }.await,
+            async {
+                admin::require_admin(&caller)?;
+                admin::put_item(p, &caller, req.param("itemId")?, req.json()?).await
+            }
+            .await,
         ),
         "PUT /admin/licenses/{poolId}" => respond(
             200,
-            async { admin::put_pool(p, &caller, req.param("poolId")?, req.json()?).await }.await,
+            async {
+                admin::require_admin(&caller)?;
+                admin::put_pool(p, &caller, req.param("poolId")?, req.json()?).await
+            }
+            .await,
         ),
         "GET /admin/licenses/{poolId}" => respond(
             200,

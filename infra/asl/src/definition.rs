@@ -12,13 +12,19 @@ use crate::errors::{ALL, RUNTIME, TASK_FAILED, TIMEOUT};
 use crate::paths::{Expr, Path, ReferencePath, Template};
 
 /// A parsed, validated state machine definition.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug)]
 pub struct Definition {
-    #[serde(flatten)]
     pub(crate) machine: StateMachine,
-    /// Execution-level timeout; only meaningful at the top level.
+    /// Execution-level timeout (TimeoutSeconds at the top of the definition).
     pub(crate) timeout_seconds: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawDefinition {
+    #[serde(flatten)]
+    machine: StateMachine,
+    timeout_seconds: Option<u64>,
 }
 
 impl Definition {
@@ -31,14 +37,17 @@ impl Definition {
         let text = substitute(json, substitutions).map_err(AslError::InvalidDefinition)?;
         let value: Value = serde_json::from_str(&text)
             .map_err(|e| AslError::InvalidDefinition(format!("not valid JSON: {e}")))?;
-        let definition: Definition = serde_json::from_value(value)
+        let raw: RawDefinition = serde_json::from_value(value)
             .map_err(|e| AslError::InvalidDefinition(e.to_string()))?;
-        if definition.timeout_seconds == Some(0) {
+        if raw.timeout_seconds == Some(0) {
             return Err(AslError::InvalidDefinition(
                 "TimeoutSeconds must be positive".into(),
             ));
         }
-        Ok(definition)
+        Ok(Definition {
+            machine: raw.machine,
+            timeout_seconds: raw.timeout_seconds,
+        })
     }
 }
 
@@ -132,9 +141,10 @@ impl StateMachine {
             .filter(|name| !reached.contains(name.as_str()))
             .collect();
         unreachable.sort();
-        match unreachable.is_empty() {
-            true => Ok(()),
-            false => Err(format!("unreachable states: {unreachable:?}")),
+        if unreachable.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("unreachable states: {unreachable:?}"))
         }
     }
 }
@@ -206,11 +216,12 @@ fn check_fields(value: &Value) -> Result<(), String> {
                 && !groups.iter().any(|group| group.contains(&key.as_str()))
         })
         .collect();
-    match unknown.is_empty() {
-        true => Ok(()),
-        false => Err(format!(
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
             "fields {unknown:?} are not supported on {type_name} states"
-        )),
+        ))
     }
 }
 
@@ -492,9 +503,10 @@ fn validate_matchers<'a>(
 }
 
 fn exclusive(a: bool, b: bool, names: &str) -> Result<(), String> {
-    match a && b {
-        true => Err(format!("only one of {names} may be given")),
-        false => Ok(()),
+    if a && b {
+        Err(format!("only one of {names} may be given"))
+    } else {
+        Ok(())
     }
 }
 

@@ -142,9 +142,10 @@ impl Engine {
                 record.description.state_machine == state_machine
                     && record.description.input == input
             };
-            return match same {
-                true => Ok(Registration::Existing(Arc::clone(existing))),
-                false => Err(AslError::ExecutionAlreadyExists(name.to_owned())),
+            return if same {
+                Ok(Registration::Existing(Arc::clone(existing)))
+            } else {
+                Err(AslError::ExecutionAlreadyExists(name.to_owned()))
             };
         }
         let now = self.clock.now();
@@ -285,7 +286,13 @@ impl Execution {
         lock(&self.record).description.clone()
     }
 
-    pub fn record(&self, now: DateTime<Utc>, r#type: &str, state: Option<&str>, details: Value) {
+    pub fn push_event(
+        &self,
+        now: DateTime<Utc>,
+        r#type: &str,
+        state: Option<&str>,
+        details: Value,
+    ) {
         lock(&self.record).push(now, r#type, state, details);
     }
 
@@ -320,6 +327,7 @@ impl Execution {
             record.push(now, event, None, details);
             status
         };
+        tracing::info!(execution = %self.name, ?status, "execution finished");
         self.status.send_replace(status);
         true
     }

@@ -54,6 +54,11 @@ impl TaskFailure {
         }
     }
 
+    /// States.Timeout or States.HeartbeatTimeout.
+    pub(crate) fn is_timeout(&self) -> bool {
+        self.error == errors::TIMEOUT || self.error == errors::HEARTBEAT_TIMEOUT
+    }
+
     /// A States.Runtime failure: bad input for the definition. Never retried by States.ALL.
     pub(crate) fn runtime(cause: impl Into<String>) -> Self {
         Self::new(errors::RUNTIME, cause)

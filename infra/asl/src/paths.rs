@@ -367,6 +367,21 @@ pub(crate) fn require_u64(path: &Path, scope: Scope<'_>, field: &str) -> Result<
     })
 }
 
+/// A number given literally (e.g. TimeoutSeconds) or by a path (TimeoutSecondsPath);
+/// validation guarantees at most one of them.
+pub(crate) fn literal_or_path(
+    literal: Option<u64>,
+    path: Option<&Path>,
+    scope: Scope<'_>,
+    path_field: &str,
+) -> Result<Option<u64>, TaskFailure> {
+    match (literal, path) {
+        (Some(value), _) => Ok(Some(value)),
+        (None, Some(path)) => require_u64(path, scope, path_field).map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod unit {
     use super::*;

@@ -16,7 +16,7 @@ use crate::definition::{
 };
 use crate::engine::{Completion, Engine, Execution};
 use crate::errors::{HEARTBEAT_TIMEOUT, NO_CHOICE_MATCHED, TIMEOUT};
-use crate::paths::{Expr, Path, Scope, Template, require_u64};
+use crate::paths::{Expr, Path, Scope, Template, literal_or_path, require_u64};
 
 /// Region and account of the ARNs exposed in the context object.
 const ARN_PREFIX: &str = "arn:aws:states:us-east-1:000000000000";
@@ -79,7 +79,7 @@ impl<'a> Runner<'a> {
         let Some(seconds) = definition.timeout_seconds else {
             return completion(work.await);
         };
-        let deadline = match self.after(self.execution.describe().start_date, seconds) {
+        let deadline = match after(self.execution.describe().start_date, seconds) {
             Ok(deadline) => deadline,
             Err(failure) => return Completion::Failed(failure),
         };
@@ -97,16 +97,8 @@ impl<'a> Runner<'a> {
     }
 
     fn record(&self, r#type: &str, state: Option<&str>, details: Value) {
-        self.execution.record(self.now(), r#type, state, details);
-    }
-
-    /// `start + seconds`, failing instead of overflowing on absurd values.
-    fn after(&self, start: DateTime<Utc>, seconds: u64) -> Result<DateTime<Utc>, TaskFailure> {
-        i64::try_from(seconds)
-            .ok()
-            .and_then(TimeDelta::try_seconds)
-            .and_then(|delta| start.checked_add_signed(delta))
-            .ok_or_else(|| TaskFailure::runtime(format!("{seconds} seconds is out of range")))
+        self.execution
+            .push_event(self.now(), r#type, state, details);
     }
 
     fn context(&self, state: &StateContext<'_>) -> Value {
@@ -304,9 +296,9 @@ impl<'a> Runner<'a> {
     ) -> Result<(), TaskFailure> {
         let scope = Scope { input, context };
         let deadline = match wait {
-            WaitState::Seconds(seconds) => self.after(entered, *seconds)?,
+            WaitState::Seconds(seconds) => after(entered, *seconds)?,
             WaitState::SecondsPath(path) => {
-                self.after(entered, require_u64(path, scope, "SecondsPath")?)?
+                after(entered, require_u64(path, scope, "SecondsPath")?)?
             }
             WaitState::Timestamp(deadline) => *deadline,
             WaitState::TimestampPath(path) => {
@@ -445,9 +437,10 @@ impl<'a> Runner<'a> {
         match &result {
             Ok(output) => self.record("TaskSucceeded", Some(name), json!({ "output": output })),
             Err(failure) => {
-                let r#type = match failure.error.as_str() {
-                    TIMEOUT | HEARTBEAT_TIMEOUT => "TaskTimedOut",
-                    _ => "TaskFailed",
+                let r#type = if failure.is_timeout() {
+                    "TaskTimedOut"
+                } else {
+                    "TaskFailed"
                 };
                 let details = json!({ "error": failure.error, "cause": failure.cause });
                 self.record(r#type, Some(name), details);
@@ -468,24 +461,21 @@ impl<'a> Runner<'a> {
             context: &scope_context,
         };
         let started = self.now();
-        let timeout = match (&task.timeout_seconds, &task.timeout_seconds_path) {
-            (Some(seconds), _) => Some(*seconds),
-            (None, Some(path)) => Some(require_u64(path, scope, "TimeoutSecondsPath")?),
-            (None, None) => None,
-        };
-        let heartbeat = match (&task.heartbeat_seconds, &task.heartbeat_seconds_path) {
-            (Some(seconds), _) => Some(*seconds),
-            (None, Some(path)) => Some(require_u64(path, scope, "HeartbeatSecondsPath")?),
-            (None, None) => None,
-        };
+        let timeout = literal_or_path(
+            task.timeout_seconds,
+            task.timeout_seconds_path.as_ref(),
+            scope,
+            "TimeoutSecondsPath",
+        )?;
+        let heartbeat = literal_or_path(
+            task.heartbeat_seconds,
+            task.heartbeat_seconds_path.as_ref(),
+            scope,
+            "HeartbeatSecondsPath",
+        )?;
         let limits = Limits {
-            timeout: timeout.map(|s| self.after(started, s)).transpose()?,
-            heartbeat: heartbeat
-                .map(|s| i64::try_from(s).ok().and_then(TimeDelta::try_seconds))
-                .map(|delta| {
-                    delta.ok_or_else(|| TaskFailure::runtime("HeartbeatSeconds is out of range"))
-                })
-                .transpose()?,
+            timeout: timeout.map(|s| after(started, s)).transpose()?,
+            heartbeat: heartbeat.map(seconds).transpose()?,
         };
 
         let mut callback = matches!(task.resource, Resource::LambdaCallback)
@@ -541,10 +531,7 @@ impl<'a> Runner<'a> {
                         .unwrap_or_else(|_| Err(TaskFailure::runtime("the task token was revoked")))
                 };
                 let result = self.limited(waiting, limits, || *beats.borrow()).await;
-                if result
-                    .as_ref()
-                    .is_err_and(|f| f.error == TIMEOUT || f.error == HEARTBEAT_TIMEOUT)
-                {
+                if result.as_ref().is_err_and(TaskFailure::is_timeout) {
                     callback.expire();
                 }
                 result
@@ -623,13 +610,16 @@ impl<'a> Runner<'a> {
                 )));
             }
         };
-        let limit = match (&map.max_concurrency, &map.max_concurrency_path) {
-            (Some(limit), _) => *limit,
-            (None, Some(path)) => require_u64(path, scope, "MaxConcurrencyPath")?,
-            (None, None) => 0,
-        };
-        // 0 means unlimited.
-        let limit = usize::try_from(limit).ok().filter(|limit| *limit > 0);
+        let limit = literal_or_path(
+            map.max_concurrency,
+            map.max_concurrency_path.as_ref(),
+            scope,
+            "MaxConcurrencyPath",
+        )?;
+        // 0 (or nothing) means unlimited.
+        let limit = limit
+            .and_then(|limit| usize::try_from(limit).ok())
+            .filter(|limit| *limit > 0);
         let iterations = items.iter().enumerate().map(|(index, item)| {
             let item_context = StateContext {
                 item: Some((index, item)),
@@ -755,6 +745,20 @@ fn retry_delay(retrier: &Retrier, attempt: u32) -> TimeDelta {
         seconds = rand::rng().random_range(0.0..=seconds);
     }
     TimeDelta::milliseconds((seconds * 1000.0).round() as i64)
+}
+
+/// Seconds from the definition or input, failing instead of overflowing on absurd values.
+fn seconds(seconds: u64) -> Result<TimeDelta, TaskFailure> {
+    i64::try_from(seconds)
+        .ok()
+        .and_then(TimeDelta::try_seconds)
+        .ok_or_else(|| TaskFailure::runtime(format!("{seconds} seconds is out of range")))
+}
+
+fn after(start: DateTime<Utc>, delay: u64) -> Result<DateTime<Utc>, TaskFailure> {
+    start
+        .checked_add_signed(seconds(delay)?)
+        .ok_or_else(|| TaskFailure::runtime(format!("{delay} seconds is out of range")))
 }
 
 fn timestamp(time: DateTime<Utc>) -> String {

@@ -161,3 +161,30 @@ async fn failed_execution_records_error_and_cause() {
     assert_eq!(last.r#type, "ExecutionFailed");
     assert_eq!(last.details, json!({"error": "Nope", "cause": "because"}));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_on_the_system_clock_and_a_multi_threaded_runtime() {
+    let invoker = RecordingInvoker::echo();
+    let engine = crate::Engine::new(invoker.clone(), std::sync::Arc::new(crate::SystemClock));
+    let machine = json!({
+        "StartAt": "Pause",
+        "States": {
+            "Pause": { "Type": "Wait", "Seconds": 0, "Next": "Each" },
+            "Each": {
+                "Type": "Map",
+                "ItemProcessor": { "StartAt": "Call", "States": { "Call": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:lambda:us-east-1:000000000000:function:double",
+                    "End": true
+                }}},
+                "End": true
+            }
+        }
+    });
+    engine
+        .start_execution("m", definition(machine), "real", json!([1, 2, 3]))
+        .unwrap();
+    let done = engine.wait_for("real").await.unwrap();
+    assert_eq!(done.output, Some(json!([1, 2, 3])));
+    assert_eq!(invoker.calls().len(), 3);
+}

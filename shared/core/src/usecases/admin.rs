@@ -9,7 +9,8 @@ use crate::policy::validate_item;
 use crate::ports::{Page, Ports};
 use crate::{Error, FieldError, Result};
 
-fn require_admin(caller: &Caller) -> Result<()> {
+/// Checked before a request body is even parsed, so callers without the role learn nothing about its shape.
+pub fn require_admin(caller: &Caller) -> Result<()> {
     if caller.is_admin() {
         Ok(())
     } else {

@@ -1,0 +1,210 @@
+//! Harness for the end-to-end scenarios: each test starts its own local stack (demo organisation, in-memory
+//! store) on a free loopback port and drives it over HTTP like any client would.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use provisio_local::seed::Seed;
+use provisio_local::{Config, LocalStack};
+use serde_json::{Value, json};
+
+/// Secret the in-process webhook connectors sign with (see [`Stack::start`]).
+pub const CONNECTOR_SECRET: &str = "e2e-connector-secret";
+const JWT_SECRET: &str = "e2e-jwt-secret";
+const WAIT: Duration = Duration::from_secs(20);
+
+#[derive(Clone)]
+pub struct Stack {
+    pub base: String,
+    pub stack: Arc<LocalStack>,
+    client: reqwest::Client,
+}
+
+/// A response: status, content type and JSON body (Null when not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        static ENV: std::sync::Once = std::sync::Once::new();
+        // SAFETY: set once, before any stack (and so any connector thread) reads it.
+        ENV.call_once(|| unsafe { std::env::set_var("PROVISIO_CONNECTOR_SECRET", CONNECTOR_SECRET) });
+        let config = Config {
+            seed: Seed::demo().expect("demo seed"),
+            jwt_secret: JWT_SECRET.into(),
+            connector_timeout: Duration::from_secs(5),
+        };
+        let stack = LocalStack::new(config).await.expect("local stack starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let app = provisio_local::http::router(stack.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        Self { base, stack, client: reqwest::Client::new() }
+    }
+
+    /// A token for `employee` carrying the groups the demo organisation gives them.
+    pub async fn token(&self, employee: &str) -> String {
+        let groups = self
+            .stack
+            .ports
+            .identities
+            .get(employee)
+            .await
+            .expect("identity lookup")
+            .map(|i| i.groups)
+            .unwrap_or_default();
+        self.stack.auth.token(employee, &groups, 3600).expect("token")
+    }
+
+    pub async fn send(&self, method: &str, path: &str, auth: Option<&str>, body: Option<&[u8]>, headers: &[(&str, &str)]) -> Reply {
+        let mut rb = self.client.request(method.parse().expect("method"), format!("{}{path}", self.base));
+        if let Some(token) = auth {
+            rb = rb.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            rb = rb.header("content-type", "application/json").body(body.to_vec());
+        }
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        let resp = rb.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let content_type =
+            resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let bytes = resp.bytes().await.expect("body");
+        Reply { status, content_type, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+    }
+
+    /// `method path` as `employee` with an optional JSON body.
+    pub async fn call(&self, employee: &str, method: &str, path: &str, body: Option<Value>) -> Reply {
+        let token = self.token(employee).await;
+        let body = body.map(|b| b.to_string());
+        self.send(method, path, Some(&token), body.as_deref().map(str::as_bytes), &[]).await
+    }
+
+    /// Submits a request and returns its id, asserting 202.
+    pub async fn submit(&self, employee: &str, body: Value) -> String {
+        let r = self.call(employee, "POST", "/requests", Some(body)).await;
+        assert_eq!(r.status, 202, "submit by {employee}: {:?}", r.body);
+        r.body["requestId"].as_str().expect("requestId").to_string()
+    }
+
+    pub async fn request(&self, employee: &str, id: &str) -> Value {
+        let r = self.call(employee, "GET", &format!("/requests/{id}"), None).await;
+        assert_eq!(r.status, 200, "GET request {id} as {employee}: {:?}", r.body);
+        r.body
+    }
+
+    /// Polls the request as its requester until `done` holds; panics with the last state on timeout.
+    pub async fn wait_request(&self, employee: &str, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let start = std::time::Instant::now();
+        loop {
+            let req = self.request(employee, id).await;
+            if done(&req) {
+                return req;
+            }
+            if start.elapsed() > WAIT {
+                panic!("request {id} never became {what}; last state: {req:#}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn wait_status(&self, employee: &str, id: &str, status: &str) -> Value {
+        self.wait_request(employee, id, status, |r| r["status"] == status).await
+    }
+
+    /// Waits for the open approval of `stage` (index) and returns its approval id.
+    pub async fn wait_open_stage(&self, employee: &str, id: &str, stage: u32) -> String {
+        let req = self
+            .wait_request(employee, id, "open at stage {stage}", |r| {
+                r["stages"].as_array().is_some_and(|s| {
+                    s.iter().any(|s| s["index"] == stage && s["status"] == "OPEN" && s["approvalId"].is_string())
+                })
+            })
+            .await;
+        let stages = req["stages"].as_array().expect("stages");
+        let open = stages.iter().find(|s| s["index"] == stage).expect("stage");
+        open["approvalId"].as_str().expect("approvalId").to_string()
+    }
+
+    pub async fn decide(&self, approver: &str, approval_id: &str, decision: &str, comment: Option<&str>) -> Reply {
+        let body = json!({"decision": decision, "comment": comment});
+        self.call(approver, "POST", &format!("/approvals/{approval_id}/decision"), Some(body)).await
+    }
+
+    /// A license pool as an admin (E016) sees it.
+    pub async fn pool(&self, pool_id: &str) -> Value {
+        let r = self.call("E016", "GET", &format!("/admin/licenses/{pool_id}"), None).await;
+        assert_eq!(r.status, 200, "pool {pool_id}: {:?}", r.body);
+        r.body
+    }
+
+    pub async fn wait_pool(&self, pool_id: &str, reserved: u64, assigned: u64) -> Value {
+        let start = std::time::Instant::now();
+        loop {
+            let p = self.pool(pool_id).await;
+            if p["reserved"] == reserved && p["assigned"] == assigned {
+                return p;
+            }
+            if start.elapsed() > WAIT {
+                panic!("pool {pool_id} never reached reserved={reserved} assigned={assigned}: {p}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Creates or replaces a catalog item as the admin, from the fields that differ from a cheap, low-risk,
+    /// auto-approved SaaS item.
+    pub async fn put_item(&self, item_id: &str, overrides: Value) -> Value {
+        let mut item = json!({
+            "itemId": item_id, "name": item_id, "category": "saas",
+            "cost": {"amount": 10.0, "currency": "EUR", "recurrence": "monthly"},
+            "glCode": "6200", "ownerId": "E016", "risk": "low", "lifecycle": "active"
+        });
+        for (k, v) in overrides.as_object().expect("overrides object") {
+            item[k] = v.clone();
+        }
+        let r = self.call("E016", "PUT", &format!("/admin/catalog/{item_id}"), Some(item)).await;
+        assert_eq!(r.status, 200, "put item {item_id}: {:?}", r.body);
+        r.body
+    }
+
+    pub async fn put_pool(&self, pool_id: &str, item_id: &str, total: u32) {
+        let body = json!({"itemId": item_id, "total": total});
+        let r = self.call("E016", "PUT", &format!("/admin/licenses/{pool_id}"), Some(body)).await;
+        assert_eq!(r.status, 200, "put pool {pool_id}: {:?}", r.body);
+    }
+
+    pub async fn assignments(&self, employee: &str) -> Vec<Value> {
+        let r = self.call(employee, "GET", "/assignments", None).await;
+        assert_eq!(r.status, 200);
+        r.body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn wait_assignment(&self, employee: &str, item_id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let start = std::time::Instant::now();
+        loop {
+            let found = self.assignments(employee).await.into_iter().find(|a| a["itemId"] == item_id);
+            if let Some(a) = found.as_ref().filter(|a| done(a)) {
+                return a.clone();
+            }
+            if start.elapsed() > WAIT {
+                panic!("assignment of {item_id} for {employee} never became {what}: {found:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Asserts an RFC 9457 problem response with `status`.
+pub fn assert_problem(r: &Reply, status: u16) {
+    assert_eq!(r.status, status, "expected {status}, got {}: {:?}", r.status, r.body);
+    assert_eq!(r.content_type, "application/problem+json", "{:?}", r.body);
+    assert_eq!(r.body["status"], status);
+    assert!(r.body["type"].is_string() && r.body["title"].is_string() && r.body["detail"].is_string(), "{:?}", r.body);
+}
