@@ -106,7 +106,7 @@ async fn dispatch(
         Ok(b) => b,
         Err(_) => return to_response(ApiResponse::problem(&Error::TooLarge(MAX_BODY_BYTES))),
     };
-    let query = parts.uri.query().map(|q| url_pairs(q)).unwrap_or_default();
+    let query = parts.uri.query().map(url_pairs).unwrap_or_default();
     let req = ApiRequest {
         route: route.to_string(),
         path_params,

@@ -140,13 +140,13 @@ pub async fn put_pool(
             format!("no catalog item {}", input.item_id),
         ));
     }
-    if let Some(existing) = p.licenses.get_pool(pool_id).await? {
-        if existing.item_id != input.item_id {
-            return Err(Error::validation(
-                "itemId",
-                format!("pool {pool_id} belongs to {}", existing.item_id),
-            ));
-        }
+    if let Some(existing) = p.licenses.get_pool(pool_id).await?
+        && existing.item_id != input.item_id
+    {
+        return Err(Error::validation(
+            "itemId",
+            format!("pool {pool_id} belongs to {}", existing.item_id),
+        ));
     }
     let pool = p
         .licenses

@@ -151,13 +151,12 @@ pub async fn reserve_seats(p: &Ports, request_id: &str) -> Result<Vec<String>> {
     let it = item(p, &req.item_id).await?;
     let mut pools = Vec::new();
     for t in targets(p, &it).await? {
-        if let Some(pool) = t.license_pool_id {
-            if active_holding(p, &req.beneficiary_id, &t.item_id)
+        if let Some(pool) = t.license_pool_id
+            && active_holding(p, &req.beneficiary_id, &t.item_id)
                 .await?
                 .is_none()
-            {
-                pools.push(pool);
-            }
+        {
+            pools.push(pool);
         }
     }
     p.licenses.reserve(request_id, &pools).await?;

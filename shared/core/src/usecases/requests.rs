@@ -267,7 +267,7 @@ pub async fn list(p: &Ports, caller: &Caller, as_approver: bool) -> Result<Vec<R
     for id in ids {
         out.push(request(p, &id).await?);
     }
-    out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    out.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     Ok(out)
 }
 
