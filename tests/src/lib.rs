@@ -32,18 +32,26 @@ impl Stack {
     pub async fn start() -> Self {
         static ENV: std::sync::Once = std::sync::Once::new();
         // SAFETY: set once, before any stack (and so any connector thread) reads it.
-        ENV.call_once(|| unsafe { std::env::set_var("PROVISIO_CONNECTOR_SECRET", CONNECTOR_SECRET) });
+        ENV.call_once(|| unsafe {
+            std::env::set_var("PROVISIO_CONNECTOR_SECRET", CONNECTOR_SECRET)
+        });
         let config = Config {
             seed: Seed::demo().expect("demo seed"),
             jwt_secret: JWT_SECRET.into(),
             connector_timeout: Duration::from_secs(5),
         };
         let stack = LocalStack::new(config).await.expect("local stack starts");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let app = provisio_local::http::router(stack.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
-        Self { base, stack, client: reqwest::Client::new() }
+        Self {
+            base,
+            stack,
+            client: reqwest::Client::new(),
+        }
     }
 
     /// A token for `employee` carrying the groups the demo organisation gives them.
@@ -57,33 +65,69 @@ impl Stack {
             .expect("identity lookup")
             .map(|i| i.groups)
             .unwrap_or_default();
-        self.stack.auth.token(employee, &groups, 3600).expect("token")
+        self.stack
+            .auth
+            .token(employee, &groups, 3600)
+            .expect("token")
     }
 
-    pub async fn send(&self, method: &str, path: &str, auth: Option<&str>, body: Option<&[u8]>, headers: &[(&str, &str)]) -> Reply {
-        let mut rb = self.client.request(method.parse().expect("method"), format!("{}{path}", self.base));
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<&str>,
+        body: Option<&[u8]>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut rb = self.client.request(
+            method.parse().expect("method"),
+            format!("{}{path}", self.base),
+        );
         if let Some(token) = auth {
             rb = rb.bearer_auth(token);
         }
         if let Some(body) = body {
-            rb = rb.header("content-type", "application/json").body(body.to_vec());
+            rb = rb
+                .header("content-type", "application/json")
+                .body(body.to_vec());
         }
         for (k, v) in headers {
             rb = rb.header(*k, *v);
         }
         let resp = rb.send().await.expect("request sent");
         let status = resp.status().as_u16();
-        let content_type =
-            resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
         let bytes = resp.bytes().await.expect("body");
-        Reply { status, content_type, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+        Reply {
+            status,
+            content_type,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
     }
 
     /// `method path` as `employee` with an optional JSON body.
-    pub async fn call(&self, employee: &str, method: &str, path: &str, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        employee: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
         let token = self.token(employee).await;
         let body = body.map(|b| b.to_string());
-        self.send(method, path, Some(&token), body.as_deref().map(str::as_bytes), &[]).await
+        self.send(
+            method,
+            path,
+            Some(&token),
+            body.as_deref().map(str::as_bytes),
+            &[],
+        )
+        .await
     }
 
     /// Submits a request and returns its id, asserting 202.
@@ -94,13 +138,25 @@ impl Stack {
     }
 
     pub async fn request(&self, employee: &str, id: &str) -> Value {
-        let r = self.call(employee, "GET", &format!("/requests/{id}"), None).await;
-        assert_eq!(r.status, 200, "GET request {id} as {employee}: {:?}", r.body);
+        let r = self
+            .call(employee, "GET", &format!("/requests/{id}"), None)
+            .await;
+        assert_eq!(
+            r.status, 200,
+            "GET request {id} as {employee}: {:?}",
+            r.body
+        );
         r.body
     }
 
     /// Polls the request as its requester until `done` holds; panics with the last state on timeout.
-    pub async fn wait_request(&self, employee: &str, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub async fn wait_request(
+        &self,
+        employee: &str,
+        id: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         let start = std::time::Instant::now();
         loop {
             let req = self.request(employee, id).await;
@@ -115,7 +171,8 @@ impl Stack {
     }
 
     pub async fn wait_status(&self, employee: &str, id: &str, status: &str) -> Value {
-        self.wait_request(employee, id, status, |r| r["status"] == status).await
+        self.wait_request(employee, id, status, |r| r["status"] == status)
+            .await
     }
 
     /// Waits for the open approval of `stage` (index) and returns its approval id.
@@ -123,7 +180,9 @@ impl Stack {
         let req = self
             .wait_request(employee, id, "open at stage {stage}", |r| {
                 r["stages"].as_array().is_some_and(|s| {
-                    s.iter().any(|s| s["index"] == stage && s["status"] == "OPEN" && s["approvalId"].is_string())
+                    s.iter().any(|s| {
+                        s["index"] == stage && s["status"] == "OPEN" && s["approvalId"].is_string()
+                    })
                 })
             })
             .await;
@@ -132,14 +191,28 @@ impl Stack {
         open["approvalId"].as_str().expect("approvalId").to_string()
     }
 
-    pub async fn decide(&self, approver: &str, approval_id: &str, decision: &str, comment: Option<&str>) -> Reply {
+    pub async fn decide(
+        &self,
+        approver: &str,
+        approval_id: &str,
+        decision: &str,
+        comment: Option<&str>,
+    ) -> Reply {
         let body = json!({"decision": decision, "comment": comment});
-        self.call(approver, "POST", &format!("/approvals/{approval_id}/decision"), Some(body)).await
+        self.call(
+            approver,
+            "POST",
+            &format!("/approvals/{approval_id}/decision"),
+            Some(body),
+        )
+        .await
     }
 
     /// A license pool as an admin (E016) sees it.
     pub async fn pool(&self, pool_id: &str) -> Value {
-        let r = self.call("E016", "GET", &format!("/admin/licenses/{pool_id}"), None).await;
+        let r = self
+            .call("E016", "GET", &format!("/admin/licenses/{pool_id}"), None)
+            .await;
         assert_eq!(r.status, 200, "pool {pool_id}: {:?}", r.body);
         r.body
     }
@@ -169,14 +242,28 @@ impl Stack {
         for (k, v) in overrides.as_object().expect("overrides object") {
             item[k] = v.clone();
         }
-        let r = self.call("E016", "PUT", &format!("/admin/catalog/{item_id}"), Some(item)).await;
+        let r = self
+            .call(
+                "E016",
+                "PUT",
+                &format!("/admin/catalog/{item_id}"),
+                Some(item),
+            )
+            .await;
         assert_eq!(r.status, 200, "put item {item_id}: {:?}", r.body);
         r.body
     }
 
     pub async fn put_pool(&self, pool_id: &str, item_id: &str, total: u32) {
         let body = json!({"itemId": item_id, "total": total});
-        let r = self.call("E016", "PUT", &format!("/admin/licenses/{pool_id}"), Some(body)).await;
+        let r = self
+            .call(
+                "E016",
+                "PUT",
+                &format!("/admin/licenses/{pool_id}"),
+                Some(body),
+            )
+            .await;
         assert_eq!(r.status, 200, "put pool {pool_id}: {:?}", r.body);
     }
 
@@ -186,10 +273,20 @@ impl Stack {
         r.body["items"].as_array().cloned().unwrap_or_default()
     }
 
-    pub async fn wait_assignment(&self, employee: &str, item_id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub async fn wait_assignment(
+        &self,
+        employee: &str,
+        item_id: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         let start = std::time::Instant::now();
         loop {
-            let found = self.assignments(employee).await.into_iter().find(|a| a["itemId"] == item_id);
+            let found = self
+                .assignments(employee)
+                .await
+                .into_iter()
+                .find(|a| a["itemId"] == item_id);
             if let Some(a) = found.as_ref().filter(|a| done(a)) {
                 return a.clone();
             }
@@ -203,8 +300,16 @@ impl Stack {
 
 /// Asserts an RFC 9457 problem response with `status`.
 pub fn assert_problem(r: &Reply, status: u16) {
-    assert_eq!(r.status, status, "expected {status}, got {}: {:?}", r.status, r.body);
+    assert_eq!(
+        r.status, status,
+        "expected {status}, got {}: {:?}",
+        r.status, r.body
+    );
     assert_eq!(r.content_type, "application/problem+json", "{:?}", r.body);
     assert_eq!(r.body["status"], status);
-    assert!(r.body["type"].is_string() && r.body["title"].is_string() && r.body["detail"].is_string(), "{:?}", r.body);
+    assert!(
+        r.body["type"].is_string() && r.body["title"].is_string() && r.body["detail"].is_string(),
+        "{:?}",
+        r.body
+    );
 }
