@@ -114,3 +114,24 @@ async fn a_permanent_failure_fails_the_request_and_releases_the_seat() {
     s.wait_pool("pool-partner", 0, 0).await;
     assert!(s.assignments("E013").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_bundle_is_provisioned_all_or_none() {
+    let s = Stack::start().await;
+    let t = target(usize::MAX, StatusCode::UNPROCESSABLE_ENTITY).await;
+    webhook_item(&s, &t.url).await;
+    // lucidchart (record connector) is granted first, then partner-app fails for good: lucidchart must be undone.
+    s.put_item(
+        "partner-bundle",
+        json!({"components": ["lucidchart", "partner-app"]}),
+    )
+    .await;
+    let id = s.submit("E013", json!({"itemId": "partner-bundle"})).await;
+    let req = s.wait_status("E013", &id, "FAILED").await;
+    assert_eq!(req["outcome"]["error"], "Provisio.ConnectorPermanent");
+    assert!(
+        s.assignments("E013").await.is_empty(),
+        "no component of a failed bundle is left granted"
+    );
+    s.wait_pool("pool-partner", 0, 0).await;
+}
