@@ -4,8 +4,11 @@
 
 pub mod api;
 pub mod claims;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod runtime;
 pub mod task;
+pub mod wiring;
 
 pub use api::{ApiRequest, ApiResponse};
 pub use task::TaskError;

@@ -53,8 +53,10 @@ where
     .await
 }
 
-/// API Gateway has already verified the JWT; its claims are the only source of the caller.
-fn from_api_gateway(req: lambda_http::Request) -> ApiRequest {
+/// The one conversion from an API Gateway HTTP API event (as lambda_http decodes it) to an [`ApiRequest`], used
+/// by [`run_http`] and by the `fixtures` event loader. API Gateway has already verified the JWT; its claims are
+/// the only source of the caller.
+pub fn from_api_gateway(req: lambda_http::Request) -> ApiRequest {
     let (route, claims) = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ApiGatewayV2httpRequestContext {
             route_key,

@@ -1,0 +1,163 @@
+//! The approvers' HTTP API, driven by the API Gateway events in events/approval-callback/.
+
+use provisio_core::model::{ApprovalStatus, RequestStatus, StageStatus};
+use provisio_core::usecases::{approvals, fulfilment};
+use provisio_lambda::ApiResponse;
+use provisio_lambda::fixtures::{
+    Demo, FIXTURE_REQUEST_ID, check_http_fixtures, demo_ports, http_event, task_event,
+};
+use serde_json::json;
+
+const APPROVAL: &str = "req-fixture-1-s0";
+
+async fn call(demo: &Demo, case: &str) -> ApiResponse {
+    approval_callback::handle(&demo.ports, http_event("approval-callback", case)).await
+}
+
+/// E013's adobe-creative-cloud request waiting at its manager stage (E009), opened with the approval fixture.
+async fn waiting_for_manager() -> (Demo, String) {
+    let demo = demo_ports().await;
+    demo.seed_request(FIXTURE_REQUEST_ID, "E013", "adobe-creative-cloud")
+        .await;
+    fulfilment::route(&demo.ports, FIXTURE_REQUEST_ID)
+        .await
+        .unwrap();
+    let open = task_event("approval", "await-decision-stage-0");
+    let input = serde_json::from_value(open.clone()).unwrap();
+    approvals::open_stage(&demo.ports, &input).await.unwrap();
+    let token = open["taskToken"].as_str().unwrap().to_string();
+    (demo, token)
+}
+
+async fn task_status(demo: &Demo) -> ApprovalStatus {
+    demo.ports
+        .approvals
+        .get(APPROVAL)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+#[test]
+fn every_fixture_targets_an_approval_callback_route() {
+    let cases = check_http_fixtures("approval-callback", approval_callback::ROUTES);
+    for required in ["list-approvals", "decide-approve"] {
+        assert!(cases.iter().any(|c| c == required), "missing {required}");
+    }
+}
+
+#[tokio::test]
+async fn the_manager_lists_the_waiting_task_without_its_token() {
+    let (demo, token) = waiting_for_manager().await;
+
+    let resp = call(&demo, "list-approvals").await;
+
+    assert_eq!(resp.status, 200);
+    let body = resp.body_json();
+    let items = body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["approvalId"], APPROVAL);
+    assert_eq!(items[0]["requestId"], FIXTURE_REQUEST_ID);
+    assert_eq!(items[0]["status"], "PENDING");
+    let text = String::from_utf8_lossy(&resp.body);
+    assert!(
+        !text.contains(&token),
+        "the task token never leaves the backend"
+    );
+}
+
+#[tokio::test]
+async fn an_approval_resumes_the_waiting_workflow_with_the_stored_token() {
+    let (demo, token) = waiting_for_manager().await;
+
+    let resp = call(&demo, "decide-approve").await;
+
+    assert_eq!(resp.status, 200, "{:?}", resp.body_json());
+    assert_eq!(resp.body_json()["status"], "APPROVED");
+    let completed = demo.workflow.completed_tasks();
+    assert_eq!(completed.len(), 1);
+    assert_eq!(completed[0].task_token, token);
+    assert_eq!(
+        completed[0].output,
+        json!({"stageIndex": 0, "decision": "approve"})
+    );
+    assert!(demo.workflow.failed_tasks().is_empty());
+    assert_eq!(task_status(&demo).await, ApprovalStatus::Approved);
+    let req = demo.request(FIXTURE_REQUEST_ID).await;
+    assert_eq!(req.stages[0].status, StageStatus::Approved);
+    assert_eq!(req.stages[0].decisions[0].approver_id, "E009");
+    assert_eq!(
+        req.status,
+        RequestStatus::PendingApproval,
+        "the item owner's stage is still to come"
+    );
+
+    let again = call(&demo, "decide-approve").await;
+    assert_eq!(again.status, 409, "already decided");
+    assert_eq!(demo.workflow.completed_tasks().len(), 1);
+}
+
+#[tokio::test]
+async fn a_rejection_fails_the_waiting_workflow_with_rejected() {
+    let (demo, token) = waiting_for_manager().await;
+    let mut req = http_event("approval-callback", "decide-approve");
+    req.body = br#"{"decision":"reject","comment":"not this quarter"}"#
+        .to_vec()
+        .into();
+
+    let resp = approval_callback::handle(&demo.ports, req).await;
+
+    assert_eq!(resp.status, 200);
+    let failed = demo.workflow.failed_tasks();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].task_token, token);
+    assert_eq!(failed[0].error, "Provisio.Rejected");
+    assert!(failed[0].cause.contains("not this quarter"));
+    assert_eq!(task_status(&demo).await, ApprovalStatus::Rejected);
+}
+
+#[tokio::test]
+async fn a_decision_by_someone_who_is_not_an_approver_is_404_and_changes_nothing() {
+    let (demo, _) = waiting_for_manager().await;
+
+    let resp = call(&demo, "decide-by-non-approver").await;
+
+    assert_eq!(resp.status, 404, "{:?}", resp.body_json());
+    assert_eq!(resp.content_type, "application/problem+json");
+    assert!(demo.workflow.completed_tasks().is_empty());
+    assert!(demo.workflow.failed_tasks().is_empty());
+    assert_eq!(task_status(&demo).await, ApprovalStatus::Pending);
+}
+
+#[tokio::test]
+async fn the_requester_cannot_approve_their_own_request() {
+    let (demo, _) = waiting_for_manager().await;
+    let mut req = http_event("approval-callback", "decide-approve");
+    req.caller.as_mut().unwrap().employee_id = "E013".into();
+    let resp = approval_callback::handle(&demo.ports, req).await;
+    assert_eq!(resp.status, 403);
+    assert_eq!(task_status(&demo).await, ApprovalStatus::Pending);
+}
+
+#[tokio::test]
+async fn a_body_with_an_unknown_field_is_400() {
+    let (demo, _) = waiting_for_manager().await;
+    let mut req = http_event("approval-callback", "decide-approve");
+    req.body = br#"{"decision":"approve","urgent":true}"#.to_vec().into();
+    let resp = approval_callback::handle(&demo.ports, req).await;
+    assert_eq!(resp.status, 400);
+    assert!(resp.body_json()["errors"].is_array());
+    assert_eq!(task_status(&demo).await, ApprovalStatus::Pending);
+}
+
+#[tokio::test]
+async fn without_a_caller_the_answer_is_401() {
+    let (demo, _) = waiting_for_manager().await;
+    let mut req = http_event("approval-callback", "list-approvals");
+    req.caller = None;
+    assert_eq!(
+        approval_callback::handle(&demo.ports, req).await.status,
+        401
+    );
+}
