@@ -8,7 +8,7 @@ async fn the_catalog_shows_eligibility_with_reasons() {
     let s = Stack::start().await;
     let r = s.call("E022", "GET", "/catalog", None).await;
     assert_eq!(r.status, 200);
-    let items = r.body.as_array().unwrap();
+    let items = r.body["items"].as_array().unwrap();
     let copilot = items
         .iter()
         .find(|i| i["itemId"] == "github-copilot")

@@ -4,7 +4,6 @@ use lambda_runtime::Diagnostic;
 use provisio_core::Error;
 use provisio_core::model::{AssignmentStatus, LicensePool};
 use provisio_core::names::{errors, event_types};
-use provisio_core::usecases::fulfilment;
 use provisio_lambda::TaskError;
 use provisio_lambda::fixtures::{Demo, FIXTURE_REQUEST_ID, demo_ports, task_event};
 use provisio_lambda::task::invoke_json;
@@ -21,20 +20,6 @@ async fn revoke(demo: &Demo, case: &str) -> Result<Value, Error> {
     .await
 }
 
-/// Runs a request through the fulfilment steps up to a committed seat.
-async fn fulfil(demo: &Demo, request_id: &str, who: &str, item: &str) {
-    demo.seed_request(request_id, who, item).await;
-    let p = &demo.ports;
-    fulfilment::route(p, request_id).await.expect("route");
-    fulfilment::reserve_seats(p, request_id)
-        .await
-        .expect("reserve");
-    fulfilment::provision(p, request_id)
-        .await
-        .expect("provision");
-    fulfilment::commit(p, request_id).await.expect("commit");
-}
-
 async fn pool(demo: &Demo) -> LicensePool {
     demo.ports.licenses.get_pool(POOL).await.unwrap().unwrap()
 }
@@ -42,7 +27,8 @@ async fn pool(demo: &Demo) -> LicensePool {
 #[tokio::test]
 async fn returning_the_only_source_revokes_and_releases_the_seat() {
     let demo = demo_ports().await;
-    fulfil(&demo, FIXTURE_REQUEST_ID, "E013", "adobe-creative-cloud").await;
+    demo.fulfil(FIXTURE_REQUEST_ID, "E013", "adobe-creative-cloud")
+        .await;
     assert_eq!(pool(&demo).await.assigned, 1);
 
     let out = revoke(&demo, "return").await.expect("revoke");
@@ -80,8 +66,10 @@ async fn returning_the_only_source_revokes_and_releases_the_seat() {
 #[tokio::test]
 async fn returning_one_of_two_sources_keeps_access_and_the_seat() {
     let demo = demo_ports().await;
-    fulfil(&demo, FIXTURE_REQUEST_ID, "E013", "adobe-creative-cloud").await;
-    fulfil(&demo, "req-fixture-2", "E013", "adobe-creative-cloud").await;
+    demo.fulfil(FIXTURE_REQUEST_ID, "E013", "adobe-creative-cloud")
+        .await;
+    demo.fulfil("req-fixture-2", "E013", "adobe-creative-cloud")
+        .await;
     let a = demo.ports.assignments.get(HOLDING).await.unwrap().unwrap();
     assert_eq!(a.sources.len(), 2);
     assert_eq!(pool(&demo).await.assigned, 1, "one holding, one seat");
@@ -99,8 +87,10 @@ async fn returning_one_of_two_sources_keeps_access_and_the_seat() {
 #[tokio::test]
 async fn revoking_all_sources_ends_the_holding_as_revoked() {
     let demo = demo_ports().await;
-    fulfil(&demo, FIXTURE_REQUEST_ID, "E013", "adobe-creative-cloud").await;
-    fulfil(&demo, "req-fixture-2", "E013", "adobe-creative-cloud").await;
+    demo.fulfil(FIXTURE_REQUEST_ID, "E013", "adobe-creative-cloud")
+        .await;
+    demo.fulfil("req-fixture-2", "E013", "adobe-creative-cloud")
+        .await;
 
     let out = revoke(&demo, "revoke-all").await.expect("leaver");
 
@@ -113,7 +103,8 @@ async fn revoking_all_sources_ends_the_holding_as_revoked() {
 #[tokio::test]
 async fn a_transient_revoke_failure_is_retried_to_completion() {
     let demo = demo_ports().await;
-    fulfil(&demo, FIXTURE_REQUEST_ID, "E013", "adobe-creative-cloud").await;
+    demo.fulfil(FIXTURE_REQUEST_ID, "E013", "adobe-creative-cloud")
+        .await;
     demo.connectors
         .fail_next("adobe-creative-cloud", 1, ConnectorFailure::Transient);
 
@@ -148,10 +139,9 @@ async fn an_unknown_holding_is_not_found() {
 }
 
 #[tokio::test]
-#[ignore = "core: deprovision builds the revoke grant id from seat_request_id, which only pooled holdings have"]
 async fn the_revoke_names_the_same_grant_as_the_grant_for_an_item_without_a_pool() {
     let demo = demo_ports().await;
-    fulfil(&demo, FIXTURE_REQUEST_ID, "E013", "lucidchart").await;
+    demo.fulfil(FIXTURE_REQUEST_ID, "E013", "lucidchart").await;
     let granted = demo.connectors.grants()[0].clone();
 
     invoke_json(

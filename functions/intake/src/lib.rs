@@ -28,7 +28,12 @@ pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {
     };
     let param = |name| req.param(name).map(str::to_string);
     match req.route.as_str() {
-        "GET /catalog" => respond(200, catalog::browse(p, &caller).await),
+        "GET /catalog" => respond(
+            200,
+            catalog::browse(p, &caller)
+                .await
+                .map(|items| json!({"items": items})),
+        ),
         "GET /catalog/{itemId}" => respond(
             200,
             async { catalog::get(p, &caller, &param("itemId")?).await }.await,

@@ -1,7 +1,6 @@
 //! The employee-facing HTTP API, driven by the API Gateway events in events/intake/.
 
 use provisio_core::model::{Caller, RequestStatus};
-use provisio_core::usecases::fulfilment;
 use provisio_lambda::ApiResponse;
 use provisio_lambda::fixtures::{
     Demo, FIXTURE_REQUEST_ID, check_http_fixtures, demo_ports, http_event, task_event,
@@ -120,7 +119,7 @@ async fn the_catalog_shows_eligibility_per_item_for_the_caller() {
     let resp = call(&demo, "get-catalog").await;
     assert_eq!(resp.status, 200);
     let items = resp.body_json();
-    let items = items.as_array().expect("an array of entries");
+    let items = items["items"].as_array().expect("a list of entries");
     let find = |id: &str| -> &Value {
         items
             .iter()
@@ -185,15 +184,8 @@ async fn cancelling_an_open_request_closes_it() {
 /// E013 holds adobe-creative-cloud through req-fixture-1.
 async fn holding() -> Demo {
     let demo = demo_ports().await;
-    demo.seed_request(FIXTURE_REQUEST_ID, "E013", "adobe-creative-cloud")
+    demo.fulfil(FIXTURE_REQUEST_ID, "E013", "adobe-creative-cloud")
         .await;
-    let p = &demo.ports;
-    fulfilment::route(p, FIXTURE_REQUEST_ID).await.unwrap();
-    fulfilment::reserve_seats(p, FIXTURE_REQUEST_ID)
-        .await
-        .unwrap();
-    fulfilment::provision(p, FIXTURE_REQUEST_ID).await.unwrap();
-    fulfilment::commit(p, FIXTURE_REQUEST_ID).await.unwrap();
     demo
 }
 

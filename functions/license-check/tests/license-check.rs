@@ -111,6 +111,7 @@ async fn commit_turns_the_reservation_into_the_holding_s_seat_and_fulfils() {
     let demo = demo_ports().await;
     demo.seed_request(FIXTURE_REQUEST_ID, "E013", "adobe-creative-cloud")
         .await;
+    demo.approve(FIXTURE_REQUEST_ID).await;
     step(&demo, "reserve").await.expect("reserve");
     let ids = fulfilment::provision(&demo.ports, FIXTURE_REQUEST_ID)
         .await

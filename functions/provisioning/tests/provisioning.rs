@@ -18,13 +18,14 @@ async fn provision(demo: &Demo) -> Result<Value, Error> {
     .await
 }
 
-/// A routed request with its seats reserved, as the state machine has it when it reaches Provision.
+/// A routed, approved request with its seats reserved, as the state machine has it when it reaches Provision.
 async fn ready(who: &str, item: &str) -> Demo {
     let demo = demo_ports().await;
     demo.seed_request(FIXTURE_REQUEST_ID, who, item).await;
     fulfilment::route(&demo.ports, FIXTURE_REQUEST_ID)
         .await
         .expect("route");
+    demo.approve(FIXTURE_REQUEST_ID).await;
     fulfilment::reserve_seats(&demo.ports, FIXTURE_REQUEST_ID)
         .await
         .expect("reserve");

@@ -40,6 +40,17 @@ pub async fn catalog_put_creates_the_next_version(ports: &Ports) {
         "get must return the latest version as stored"
     );
 
+    let pinned = ports
+        .catalog
+        .get_version(&item_id, first.version)
+        .await
+        .expect("catalog get_version failed");
+    assert_eq!(
+        pinned.map(|i| i.name),
+        Some("Slack".to_string()),
+        "an older version stays readable by its number"
+    );
+
     let listed: Vec<_> = ports
         .catalog
         .list()

@@ -140,6 +140,7 @@ pub(crate) fn assignment(holder_id: &str, item_id: &str, granted_at: Timestamp) 
         expires_at: None,
         pool_id: None,
         seat_request_id: None,
+        granted_by: None,
         connector_ref: Some(json!({"ref": "grant-1"})),
         granted_at,
         ended_at: None,

@@ -84,10 +84,13 @@ pub fn ineligibility_reasons(item: &CatalogItem, user: &Identity, request: Value
     reasons
 }
 
-/// The approval stages whose condition holds for this request, in policy order.
-pub fn applicable_stages<'a>(item: &'a CatalogItem, facts: &Facts) -> Result<Vec<&'a StageSpec>> {
+/// The approval stages whose condition holds for this request, with their policy index, in policy order.
+pub fn applicable_stages<'a>(
+    item: &'a CatalogItem,
+    facts: &Facts,
+) -> Result<Vec<(u32, &'a StageSpec)>> {
     let mut stages = Vec::new();
-    for stage in &item.approval_policy.stages {
+    for (index, stage) in (0u32..).zip(&item.approval_policy.stages) {
         let applies = match &stage.condition {
             None => true,
             Some(expr) => holds(expr, facts).map_err(|e| {
@@ -98,7 +101,7 @@ pub fn applicable_stages<'a>(item: &'a CatalogItem, facts: &Facts) -> Result<Vec
             })?,
         };
         if applies {
-            stages.push(stage);
+            stages.push((index, stage));
         }
     }
     Ok(stages)
@@ -220,7 +223,7 @@ mod tests {
         let names: Vec<_> = applicable_stages(&it, &facts)
             .unwrap()
             .iter()
-            .map(|s| s.name.clone())
+            .map(|(_, s)| s.name.clone())
             .collect();
         assert_eq!(names, vec!["manager", "finance", "security"]);
     }

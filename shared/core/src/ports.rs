@@ -15,6 +15,8 @@ use crate::model::*;
 #[async_trait]
 pub trait CatalogStore: Send + Sync {
     async fn get(&self, item_id: &str) -> Result<Option<CatalogItem>>;
+    /// One stored version; requests pin the version they were routed with.
+    async fn get_version(&self, item_id: &str, version: u32) -> Result<Option<CatalogItem>>;
     async fn list(&self) -> Result<Vec<CatalogItem>>;
     /// Stores `item` as the next version of its id (the given `version` is ignored) and returns what was stored.
     async fn put(&self, item: CatalogItem) -> Result<CatalogItem>;
@@ -163,6 +165,24 @@ pub struct Grant {
     pub holder_id: String,
     pub item_id: String,
     pub expires_at: Option<Timestamp>,
+}
+
+impl Grant {
+    /// The grant `request_id` makes of `item_id` to `holder_id`; revokes rebuild it from the same ids.
+    pub fn new(
+        request_id: &str,
+        holder_id: &str,
+        item_id: &str,
+        expires_at: Option<Timestamp>,
+    ) -> Self {
+        Self {
+            grant_id: format!("{request_id}:{item_id}"),
+            request_id: request_id.to_string(),
+            holder_id: holder_id.to_string(),
+            item_id: item_id.to_string(),
+            expires_at,
+        }
+    }
 }
 
 /// Fulfilment back ends. Errors: `ConnectorTransient` (retried by the state machine) or `ConnectorPermanent`.

@@ -213,6 +213,30 @@ impl Demo {
         self.request(request_id).await
     }
 
+    /// Takes a seeded request through the fulfilment steps to FULFILLED with a committed seat. Approval
+    /// stages are recorded as passed (the approval tests cover them): provisioning needs an approved request.
+    pub async fn fulfil(&self, request_id: &str, requester: &str, item_id: &str) {
+        use provisio_core::usecases::fulfilment;
+        let p = &self.ports;
+        self.seed_request(request_id, requester, item_id).await;
+        fulfilment::route(p, request_id).await.expect("route");
+        self.approve(request_id).await;
+        fulfilment::reserve_seats(p, request_id)
+            .await
+            .expect("reserve");
+        fulfilment::provision(p, request_id)
+            .await
+            .expect("provision");
+        fulfilment::commit(p, request_id).await.expect("commit");
+    }
+
+    /// Records the request as approved, standing in for its approval stages.
+    pub async fn approve(&self, request_id: &str) {
+        let mut req = self.request(request_id).await;
+        req.status = RequestStatus::Approved;
+        self.ports.requests.save(&mut req).await.expect("approve");
+    }
+
     /// The stored request; panics if it does not exist.
     pub async fn request(&self, request_id: &str) -> Request {
         self.ports

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::api::{ApiRequest, ApiResponse};
 use crate::claims::caller_from_claims;
-use crate::task::TaskError;
+use crate::task::{TaskError, invoke_json};
 
 /// JSON logs with the Lambda request id; level from `RUST_LOG`/`AWS_LAMBDA_LOG_LEVEL`.
 pub fn init_tracing() {
@@ -30,8 +30,9 @@ where
     Fut: Future<Output = Result<O, Error>> + Send,
 {
     let handler = &handler;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<I>| async move {
-        handler(event.payload).await.map_err(TaskError)
+    // Decode through invoke_json, so a malformed payload is `Provisio.Validation` here as in the local stack.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        invoke_json(event.payload, handler).await.map_err(TaskError)
     }))
     .await
 }

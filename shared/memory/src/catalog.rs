@@ -21,6 +21,13 @@ impl MemoryCatalog {
 
 #[async_trait]
 impl CatalogStore for MemoryCatalog {
+    async fn get_version(&self, item_id: &str, version: u32) -> Result<Option<CatalogItem>> {
+        Ok(self
+            .versions(item_id)
+            .into_iter()
+            .find(|i| i.version == version))
+    }
+
     async fn get(&self, item_id: &str) -> Result<Option<CatalogItem>> {
         Ok(self
             .0

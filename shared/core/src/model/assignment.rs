@@ -43,6 +43,9 @@ pub struct Assignment {
     /// The request whose seat the holding occupies.
     #[serde(default)]
     pub seat_request_id: Option<String>,
+    /// The request whose connector grant created the entitlement; revoke names the same grant.
+    #[serde(default)]
+    pub granted_by: Option<String>,
     /// What the connector returned at grant time, handed back on revoke.
     #[serde(default)]
     pub connector_ref: Option<serde_json::Value>,

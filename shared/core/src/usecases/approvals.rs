@@ -6,7 +6,7 @@ use chrono::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{audit, identity, item, publish, request, update_request};
+use super::{audit, identity, pinned_item, publish, request, update_request};
 use crate::model::*;
 use crate::names::{errors, event_types};
 use crate::ports::Ports;
@@ -55,7 +55,7 @@ pub async fn open_stage(p: &Ports, input: &OpenStage) -> Result<ApprovalTask> {
         .ok_or_else(|| {
             Error::NotFound(format!("stage {} of {}", input.stage_index, req.request_id))
         })?;
-    let it = item(p, &req.item_id).await?;
+    let it = pinned_item(p, &req).await?;
     let spec = it
         .approval_policy
         .stages

@@ -5,7 +5,7 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{audit, identity, item, publish, request, update_request};
+use super::{audit, identity, item, pinned_item, publish, request, update_request};
 use crate::model::*;
 use crate::names::{errors, event_types};
 use crate::policy::{Facts, applicable_stages, ineligibility_reasons, request_facts};
@@ -56,31 +56,26 @@ pub async fn route(p: &Ports, request_id: &str) -> Result<Route> {
     let facts = Facts::new(&user, &it, facts_input);
     let stages: Vec<Stage> = applicable_stages(&it, &facts)?
         .into_iter()
-        .map(|spec| {
-            let index = it
-                .approval_policy
-                .stages
-                .iter()
-                .position(|s| s == spec)
-                .unwrap_or_default() as u32;
-            Stage {
-                index,
-                name: spec.name.clone(),
-                mode: spec.mode,
-                sla_hours: spec.sla_hours,
-                status: StageStatus::Waiting,
-                approval_id: None,
-                decisions: vec![],
-            }
+        .map(|(index, spec)| Stage {
+            index,
+            name: spec.name.clone(),
+            mode: spec.mode,
+            sla_hours: spec.sla_hours,
+            status: StageStatus::Waiting,
+            approval_id: None,
+            decisions: vec![],
         })
         .collect();
     let now = p.clock.now();
     let auto = stages.is_empty();
+    let routed_version = it.version;
     let (req, ()) = update_request(p, request_id, SYSTEM, "request.routed", |r| {
         check_not_cancelled(r)?;
         if r.status != RequestStatus::Submitted {
             return Ok(()); // already routed by an earlier delivery
         }
+        // Stage indexes point into this version's policy: pin it for the approval steps.
+        r.item_version = routed_version;
         r.stages = stages.clone();
         r.auto_approved = auto;
         if auto {
@@ -179,10 +174,11 @@ pub async fn reserve_seats(p: &Ports, request_id: &str) -> Result<Vec<String>> {
 /// revoked before the error goes back to the state machine (which retries transient ones).
 pub async fn provision(p: &Ports, request_id: &str) -> Result<Vec<String>> {
     let req = request(p, request_id).await?;
-    if req.status == RequestStatus::Fulfilled {
-        return Ok(vec![]);
+    match req.status {
+        RequestStatus::Fulfilled => return Ok(vec![]),
+        RequestStatus::Approved | RequestStatus::Provisioning => check_not_cancelled(&req)?,
+        other => return Err(Error::Conflict(format!("request is {other}, not approved"))),
     }
-    check_not_cancelled(&req)?;
     let now = p.clock.now();
     update_request(p, request_id, SYSTEM, "request.provisioning", |r| {
         check_not_cancelled(r)?;
@@ -192,7 +188,7 @@ pub async fn provision(p: &Ports, request_id: &str) -> Result<Vec<String>> {
         Ok(())
     })
     .await?;
-    let it = item(p, &req.item_id).await?;
+    let it = pinned_item(p, &req).await?;
     let expires_at = req
         .duration_hours
         .map(|h| now + Duration::hours(i64::from(h)));
@@ -206,13 +202,7 @@ pub async fn provision(p: &Ports, request_id: &str) -> Result<Vec<String>> {
             kept.push(t); // already delivered; this request becomes one more source
             continue;
         }
-        let grant = Grant {
-            grant_id: format!("{request_id}:{}", t.item_id),
-            request_id: request_id.to_string(),
-            holder_id: req.beneficiary_id.clone(),
-            item_id: t.item_id.clone(),
-            expires_at,
-        };
+        let grant = Grant::new(request_id, &req.beneficiary_id, &t.item_id, expires_at);
         match p.connectors.grant(&t.connector, &grant).await {
             Ok(reference) => granted.push((t, grant, reference)),
             Err(e) => {
@@ -271,6 +261,7 @@ async fn record_grant(
                 pool_id: None,
                 seat_request_id: None,
                 connector_ref: None,
+                granted_by: None,
                 granted_at: source.granted_at,
                 ended_at: None,
                 ..old
@@ -285,6 +276,7 @@ async fn record_grant(
                 pool_id: None,
                 seat_request_id: None,
                 connector_ref: None,
+                granted_by: None,
                 granted_at: source.granted_at,
                 ended_at: None,
                 version: 0,
@@ -295,7 +287,9 @@ async fn record_grant(
             a.sources.push(source.clone());
         }
         if reference.is_some() {
+            // This request's grant created the entitlement: revoke must name the same grant.
             a.connector_ref = reference.clone();
+            a.granted_by = Some(source.request_id.clone());
         }
         a.recompute_expiry();
         match p.assignments.save(&mut a).await {
@@ -503,17 +497,12 @@ pub async fn deprovision(p: &Ports, input: &Deprovision) -> Result<Assignment> {
     // Persist the emptied sources first, so a retry after a failed revoke still revokes.
     p.assignments.save(&mut a).await?;
     let it = item(p, &a.item_id).await?;
-    let grant = Grant {
-        grant_id: format!(
-            "{}:{}",
-            a.seat_request_id.as_deref().unwrap_or(id),
-            a.item_id
-        ),
-        request_id: a.seat_request_id.clone().unwrap_or_default(),
-        holder_id: a.holder_id.clone(),
-        item_id: a.item_id.clone(),
-        expires_at: a.expires_at,
-    };
+    let granted_by = a
+        .granted_by
+        .as_deref()
+        .or(a.seat_request_id.as_deref())
+        .unwrap_or_default();
+    let grant = Grant::new(granted_by, &a.holder_id, &a.item_id, a.expires_at);
     p.connectors
         .revoke(&it.connector, &grant, a.connector_ref.as_ref())
         .await?;

@@ -26,6 +26,18 @@ pub(crate) async fn item(p: &Ports, item_id: &str) -> Result<CatalogItem> {
         .ok_or_else(|| Error::NotFound(format!("catalog item {item_id}")))
 }
 
+/// The catalog item at the version the request was routed with (falls back to the latest for old records).
+pub(crate) async fn pinned_item(p: &Ports, req: &Request) -> Result<CatalogItem> {
+    match p
+        .catalog
+        .get_version(&req.item_id, req.item_version)
+        .await?
+    {
+        Some(it) => Ok(it),
+        None => item(p, &req.item_id).await,
+    }
+}
+
 pub(crate) async fn identity(p: &Ports, employee_id: &str) -> Result<Identity> {
     p.identities
         .get(employee_id)
