@@ -188,3 +188,30 @@ async fn cancel_while_pending_releases_the_seat_and_closes_the_approval() {
     );
     assert_eq!(s.request("E013", &id).await["status"], "CANCELLED");
 }
+
+#[tokio::test]
+async fn an_approval_nobody_decides_expires_and_releases_the_seat() {
+    let s = Stack::start().await;
+    let id = s
+        .submit("E013", json!({"itemId": "adobe-creative-cloud"}))
+        .await;
+    let approval = s.wait_open_stage("E013", &id, 0).await;
+    s.wait_pool("pool-adobe-cc", 1, 0).await;
+
+    // The callback task times out after 14 days; the virtual clock gets there at once.
+    let advanced = s
+        .send(
+            "POST",
+            "/_local/clock/advance",
+            None,
+            Some(br#"{"hours": 337}"#),
+            &[],
+        )
+        .await;
+    assert_eq!(advanced.status, 200);
+    let req = s.wait_status("E013", &id, "EXPIRED").await;
+    assert_eq!(req["outcome"]["error"], "States.Timeout");
+    assert_eq!(req["stages"][0]["status"], "EXPIRED");
+    s.wait_pool("pool-adobe-cc", 0, 0).await;
+    assert_problem(&s.decide("E009", &approval, "approve", None).await, 409);
+}

@@ -114,3 +114,93 @@ async fn a_second_source_keeps_the_holding_when_one_is_returned() {
         .await;
     assert_problem(&unknown, 400);
 }
+
+#[tokio::test]
+async fn extending_a_time_bound_holding_moves_its_expiry() {
+    let s = Stack::start().await;
+    s.put_item(
+        "staging-access",
+        json!({"category": "access", "maxDurationHours": 48}),
+    )
+    .await;
+    let first = s
+        .submit(
+            "E013",
+            json!({"itemId": "staging-access", "durationHours": 24}),
+        )
+        .await;
+    s.wait_status("E013", &first, "FULFILLED").await;
+    let held = s
+        .wait_assignment("E013", "staging-access", "ACTIVE", |a| {
+            a["status"] == "ACTIVE"
+        })
+        .await;
+    let aid = held["assignmentId"].as_str().unwrap();
+    let before = held["expiresAt"].as_str().unwrap().to_string();
+
+    let too_long = s
+        .call(
+            "E013",
+            "POST",
+            &format!("/assignments/{aid}/extend"),
+            Some(json!({"durationHours": 100})),
+        )
+        .await;
+    assert_problem(&too_long, 400);
+    let r = s
+        .call(
+            "E013",
+            "POST",
+            &format!("/assignments/{aid}/extend"),
+            Some(json!({"durationHours": 48})),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    let extension = r.body["requestId"].as_str().unwrap();
+    s.wait_status("E013", extension, "FULFILLED").await;
+    let after = s
+        .wait_assignment("E013", "staging-access", "extended", |a| {
+            a["expiresAt"].as_str() > Some(before.as_str())
+        })
+        .await;
+    assert_eq!(after["sources"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn extending_an_item_with_an_approval_policy_asks_again() {
+    let s = Stack::start().await;
+    let id = s.submit("E013", json!({"itemId": "prod-db-admin", "justification": "incident 4711", "durationHours": 8})).await;
+    let manager = s.wait_open_stage("E013", &id, 0).await;
+    assert_eq!(
+        s.decide("E009", &manager, "approve", None).await.status,
+        200
+    );
+    let security = s.wait_open_stage("E013", &id, 1).await;
+    assert_eq!(
+        s.decide("E028", &security, "approve", None).await.status,
+        200
+    );
+    s.wait_status("E013", &id, "FULFILLED").await;
+    let held = s
+        .wait_assignment("E013", "prod-db-admin", "ACTIVE", |a| {
+            a["status"] == "ACTIVE"
+        })
+        .await;
+
+    let aid = held["assignmentId"].as_str().unwrap();
+    let r = s
+        .call(
+            "E013",
+            "POST",
+            &format!("/assignments/{aid}/extend"),
+            Some(json!({"durationHours": 8})),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    let extension = r.body["requestId"].as_str().unwrap();
+    s.wait_open_stage("E013", extension, 0).await;
+    assert_eq!(
+        s.request("E013", extension).await["status"],
+        "PENDING_APPROVAL"
+    );
+}
