@@ -60,7 +60,7 @@ async fn opening_a_stage_stores_the_token_and_the_manager_sees_the_task() {
         .await
         .unwrap();
     assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].approval_id, "req-fixture-1-s0");
+    assert_eq!(pending[0].task.approval_id, "req-fixture-1-s0");
     assert!(
         !serde_json::to_string(&pending[0])
             .unwrap()

@@ -36,45 +36,68 @@ pub struct ApprovalTask {
     pub version: u64,
 }
 
-/// What approvers see of a task.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// What approvers see of a task: all of it except the task token and the storage version.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApprovalView {
-    pub approval_id: String,
-    pub request_id: String,
-    pub stage_index: u32,
-    pub stage_name: String,
-    pub item_id: String,
-    pub requester_id: String,
-    pub beneficiary_id: String,
-    pub mode: ApprovalMode,
-    pub approvers: Vec<Principal>,
-    pub decisions: Vec<DecisionRecord>,
-    pub status: ApprovalStatus,
-    pub created_at: Timestamp,
-    pub due_at: Timestamp,
+    pub task: ApprovalTask,
     /// Set when the caller sees this task as someone's delegate.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub as_delegate_of: Option<String>,
 }
 
 impl ApprovalTask {
     pub fn view(&self, as_delegate_of: Option<String>) -> ApprovalView {
         ApprovalView {
-            approval_id: self.approval_id.clone(),
-            request_id: self.request_id.clone(),
-            stage_index: self.stage_index,
-            stage_name: self.stage_name.clone(),
-            item_id: self.item_id.clone(),
-            requester_id: self.requester_id.clone(),
-            beneficiary_id: self.beneficiary_id.clone(),
-            mode: self.mode,
-            approvers: self.approvers.clone(),
-            decisions: self.decisions.clone(),
-            status: self.status,
-            created_at: self.created_at,
-            due_at: self.due_at,
+            task: self.clone(),
             as_delegate_of,
         }
+    }
+}
+
+impl Serialize for ApprovalView {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut value = serde_json::to_value(&self.task).map_err(serde::ser::Error::custom)?;
+        if let Some(fields) = value.as_object_mut() {
+            // The token resumes the workflow: it never leaves the backend.
+            fields.remove("taskToken");
+            fields.remove("version");
+            if let Some(of) = &self.as_delegate_of {
+                fields.insert("asDelegateOf".into(), of.clone().into());
+            }
+        }
+        value.serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ApprovalMode;
+
+    #[test]
+    fn a_view_carries_the_task_but_never_its_token() {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let task = ApprovalTask {
+            approval_id: "req-1-s0".into(),
+            request_id: "req-1".into(),
+            stage_index: 0,
+            stage_name: "manager".into(),
+            item_id: "figma".into(),
+            requester_id: "E2".into(),
+            beneficiary_id: "E2".into(),
+            mode: ApprovalMode::Any,
+            approvers: vec![Principal::User("E1".into())],
+            decisions: vec![],
+            status: ApprovalStatus::Pending,
+            task_token: "secret-token".into(),
+            created_at: at,
+            due_at: at,
+            version: 3,
+        };
+        let json = serde_json::to_value(task.view(Some("E9".into()))).unwrap();
+        assert!(!json.to_string().contains("secret-token"));
+        assert_eq!(json["approvalId"], "req-1-s0");
+        assert_eq!(json["approvers"][0], "user:E1");
+        assert_eq!(json["asDelegateOf"], "E9");
+        assert!(json.get("version").is_none());
     }
 }

@@ -202,7 +202,7 @@ pub async fn pending_for(p: &Ports, caller: &Caller) -> Result<Vec<ApprovalView>
         }
     }
     let mut out: Vec<_> = views.into_values().collect();
-    out.sort_by_key(|v| v.due_at);
+    out.sort_by_key(|v| v.task.due_at);
     Ok(out)
 }
 
