@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use provisio_core::model::{CatalogItem, Identity, Request, RequestStatus};
+use provisio_core::model::{CatalogItem, Identity, NewRequest, Request, RequestStatus};
 use provisio_core::ports::Ports;
 use provisio_memory::{
     ManualClock, MemoryStores, RecordingEventBus, RecordingWorkflow, ScriptedConnectors,
@@ -183,28 +183,21 @@ impl Demo {
             .expect("catalog")
             .unwrap_or_else(|| panic!("no demo catalog item {item_id}"));
         let now = self.ports.clock.now();
-        let mut req = Request {
-            request_id: request_id.to_string(),
-            item_id: item.item_id.clone(),
-            item_version: item.version,
-            requester_id: requester.to_string(),
-            beneficiary_id: requester.to_string(),
-            justification: item
-                .requires_justification
-                .then(|| "needed for the fixture scenario".to_string()),
-            duration_hours: item.max_duration_hours,
-            extends_assignment_id: None,
-            status: RequestStatus::Submitted,
-            stages: vec![],
-            auto_approved: false,
-            cancel_requested: false,
-            outcome: None,
-            timeline: vec![],
-            created_at: now,
-            updated_at: now,
-            version: 0,
-        };
-        req.transition(RequestStatus::Submitted, requester, "submitted", now);
+        let req = Request::submitted(
+            NewRequest {
+                request_id: request_id.to_string(),
+                item_id: item.item_id.clone(),
+                item_version: item.version,
+                requester_id: requester.to_string(),
+                beneficiary_id: requester.to_string(),
+                justification: item
+                    .requires_justification
+                    .then(|| "needed for the fixture scenario".to_string()),
+                duration_hours: item.max_duration_hours,
+                extends_assignment_id: None,
+            },
+            now,
+        );
         self.ports
             .requests
             .create(&req)

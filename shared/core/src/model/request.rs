@@ -134,7 +134,46 @@ pub struct Request {
     pub version: u64,
 }
 
+/// What a new request asks for.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    pub request_id: String,
+    pub item_id: String,
+    pub item_version: u32,
+    pub requester_id: String,
+    pub beneficiary_id: String,
+    pub justification: Option<String>,
+    pub duration_hours: Option<u32>,
+    pub extends_assignment_id: Option<String>,
+}
+
 impl Request {
+    /// A request just submitted at `at`, with its first timeline entry.
+    pub fn submitted(new: NewRequest, at: Timestamp) -> Self {
+        let mut req = Self {
+            request_id: new.request_id,
+            item_id: new.item_id,
+            item_version: new.item_version,
+            requester_id: new.requester_id,
+            beneficiary_id: new.beneficiary_id,
+            justification: new.justification,
+            duration_hours: new.duration_hours,
+            extends_assignment_id: new.extends_assignment_id,
+            status: RequestStatus::Submitted,
+            stages: vec![],
+            auto_approved: false,
+            cancel_requested: false,
+            outcome: None,
+            timeline: vec![],
+            created_at: at,
+            updated_at: at,
+            version: 0,
+        };
+        let actor = req.requester_id.clone();
+        req.transition(RequestStatus::Submitted, &actor, "submitted", at);
+        req
+    }
+
     /// Moves to `status`, recording who did it and why on the timeline.
     pub fn transition(
         &mut self,

@@ -156,29 +156,17 @@ async fn create(p: &Ports, d: Draft<'_>) -> Result<Request> {
     }
 
     let now = p.clock.now();
-    let mut req = Request {
-        request_id: format!("req-{}", Uuid::new_v4()),
-        item_id: d.item.item_id.clone(),
-        item_version: d.item.version,
-        requester_id: d.actor.employee_id.clone(),
-        beneficiary_id: d.beneficiary.employee_id.clone(),
-        justification,
-        duration_hours,
-        extends_assignment_id: d.extends,
-        status: RequestStatus::Submitted,
-        stages: vec![],
-        auto_approved: false,
-        cancel_requested: false,
-        outcome: None,
-        timeline: vec![],
-        created_at: now,
-        updated_at: now,
-        version: 0,
-    };
-    req.transition(
-        RequestStatus::Submitted,
-        &d.actor.employee_id,
-        "submitted",
+    let req = Request::submitted(
+        NewRequest {
+            request_id: format!("req-{}", Uuid::new_v4()),
+            item_id: d.item.item_id.clone(),
+            item_version: d.item.version,
+            requester_id: d.actor.employee_id.clone(),
+            beneficiary_id: d.beneficiary.employee_id.clone(),
+            justification,
+            duration_hours,
+            extends_assignment_id: d.extends,
+        },
         now,
     );
     p.requests.create(&req).await?;
