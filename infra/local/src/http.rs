@@ -106,7 +106,16 @@ async fn dispatch(
         Ok(b) => b,
         Err(_) => return to_response(ApiResponse::problem(&Error::TooLarge(MAX_BODY_BYTES))),
     };
-    let query = parts.uri.query().map(url_pairs).unwrap_or_default();
+    // Last value wins, percent-decoded: as API Gateway passes queryStringParameters.
+    let query = match Query::<HashMap<String, String>>::try_from_uri(&parts.uri) {
+        Ok(Query(q)) => q,
+        Err(e) => {
+            return to_response(ApiResponse::problem(&Error::validation(
+                "query",
+                e.body_text(),
+            )));
+        }
+    };
     let req = ApiRequest {
         route: route.to_string(),
         path_params,
@@ -116,15 +125,6 @@ async fn dispatch(
         caller,
     };
     to_response(function.call(&ctx, req).await)
-}
-
-/// Query strings as API Gateway passes them: last value wins, percent-decoded.
-fn url_pairs(query: &str) -> HashMap<String, String> {
-    Query::<HashMap<String, String>>::try_from_uri(
-        &format!("/?{query}").parse().expect("valid uri"),
-    )
-    .map(|Query(q)| q)
-    .unwrap_or_default()
 }
 
 fn to_response(resp: ApiResponse) -> Response {

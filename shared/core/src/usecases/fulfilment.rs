@@ -69,10 +69,10 @@ pub async fn route(p: &Ports, request_id: &str) -> Result<Route> {
     let now = p.clock.now();
     let auto = stages.is_empty();
     let routed_version = it.version;
-    let (req, ()) = update_request(p, request_id, SYSTEM, "request.routed", |r| {
+    let (req, routed_now) = update_request(p, request_id, SYSTEM, "request.routed", |r| {
         check_not_cancelled(r)?;
         if r.status != RequestStatus::Submitted {
-            return Ok(()); // already routed by an earlier delivery
+            return Ok(false); // already routed by an earlier delivery
         }
         // Stage indexes point into this version's policy: pin it for the approval steps.
         r.item_version = routed_version;
@@ -94,10 +94,10 @@ pub async fn route(p: &Ports, request_id: &str) -> Result<Route> {
                 now,
             );
         }
-        Ok(())
+        Ok(true)
     })
     .await?;
-    if req.auto_approved {
+    if routed_now && req.auto_approved {
         publish(
             p,
             event_types::REQUEST_APPROVED,
@@ -231,26 +231,29 @@ pub async fn provision(p: &Ports, request_id: &str) -> Result<Vec<String>> {
         .into_iter()
         .map(|(t, _, reference)| (t, Some(reference)));
     for (t, reference) in fresh.chain(kept.into_iter().map(|t| (t, None))) {
-        let a = record_grant(p, &req.beneficiary_id, &t, &source, reference).await?;
-        publish(
-            p,
-            event_types::ACCESS_PROVISIONED,
-            json!({"requestId": request_id, "assignmentId": a.assignment_id, "itemId": t.item_id, "expiresAt": a.expires_at}),
-        )
-        .await?;
+        let (a, added) = record_grant(p, &req.beneficiary_id, &t, &source, reference).await?;
+        if added {
+            publish(
+                p,
+                event_types::ACCESS_PROVISIONED,
+                json!({"requestId": request_id, "assignmentId": a.assignment_id, "itemId": t.item_id, "expiresAt": a.expires_at}),
+            )
+            .await?;
+        }
         ids.push(a.assignment_id);
     }
     Ok(ids)
 }
 
-/// Adds `source` to the holder's assignment of `t`, creating or re-activating it.
+/// Adds `source` to the holder's assignment of `t`, creating or re-activating it. Returns whether the source
+/// is new: a redelivered step changes nothing and announces nothing.
 async fn record_grant(
     p: &Ports,
     holder: &str,
     t: &CatalogItem,
     source: &GrantSource,
     reference: Option<Value>,
-) -> Result<Assignment> {
+) -> Result<(Assignment, bool)> {
     let id = Assignment::id_for(holder, &t.item_id);
     for _ in 0..super::MAX_CONFLICT_RETRIES {
         let mut a = match p.assignments.get(&id).await? {
@@ -283,7 +286,11 @@ async fn record_grant(
             },
         };
         let before = json!({"status": a.status, "sources": a.sources.len()});
-        if !a.sources.iter().any(|s| s.request_id == source.request_id) {
+        let added = !a.sources.iter().any(|s| s.request_id == source.request_id);
+        if !added && reference.is_none() {
+            return Ok((a, false));
+        }
+        if added {
             a.sources.push(source.clone());
         }
         if reference.is_some() {
@@ -296,7 +303,7 @@ async fn record_grant(
             Ok(()) => {
                 let after = json!({"status": a.status, "sources": a.sources.len(), "expiresAt": a.expires_at});
                 audit(p, SYSTEM, "assignment.granted", &id, before, after, None).await?;
-                return Ok(a);
+                return Ok((a, added));
             }
             Err(Error::Conflict(_)) => continue,
             Err(e) => return Err(e),
