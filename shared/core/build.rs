@@ -16,24 +16,45 @@ fn main() {
         ("stateMachines", "state_machines"),
         ("errors", "errors"),
         ("eventTypes", "event_types"),
+        ("environment", "environment"),
+        ("routes", "routes"),
     ] {
-        out.push_str(&format!("pub mod {module} {{\n"));
-        let entries = names[section].as_object().expect("section is an object");
-        for (key, value) in entries {
-            let value = value.as_str().expect("names are strings");
-            out.push_str(&format!(
-                "    pub const {}: &str = {value:?};\n",
-                screaming(key)
-            ));
-        }
-        let all: Vec<String> = entries.keys().map(|k| screaming(k)).collect();
-        out.push_str(&format!(
-            "    pub const ALL: &[&str] = &[{}];\n}}\n",
-            all.join(", ")
-        ));
+        module_of(&mut out, module, &names[section]);
     }
     let dest = PathBuf::from(env::var("OUT_DIR").unwrap()).join("names.rs");
     fs::write(dest, out).expect("write names.rs");
+}
+
+/// One `pub const` per key: strings as `&str`, string arrays as `&[&str]`, objects as nested modules; `ALL` lists
+/// the string constants. Keys starting with `$` are comments.
+fn module_of(out: &mut String, module: &str, section: &serde_json::Value) {
+    out.push_str(&format!("pub mod {module} {{\n"));
+    let entries = section.as_object().expect("section is an object");
+    let mut all = Vec::new();
+    for (key, value) in entries.iter().filter(|(k, _)| !k.starts_with('$')) {
+        let name = screaming(key);
+        match value {
+            serde_json::Value::String(s) => {
+                out.push_str(&format!("    pub const {name}: &str = {s:?};\n"));
+                all.push(name);
+            }
+            serde_json::Value::Array(items) => {
+                let items: Vec<String> = items
+                    .iter()
+                    .map(|i| format!("{:?}", i.as_str().expect("arrays hold strings")))
+                    .collect();
+                out.push_str(&format!(
+                    "    pub const {name}: &[&str] = &[{}];\n",
+                    items.join(", ")
+                ));
+            }
+            nested => module_of(out, &name.to_lowercase(), nested),
+        }
+    }
+    out.push_str(&format!(
+        "    pub const ALL: &[&str] = &[{}];\n}}\n",
+        all.join(", ")
+    ));
 }
 
 fn screaming(camel: &str) -> String {

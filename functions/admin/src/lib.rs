@@ -1,17 +1,11 @@
 //! Administration HTTP API: catalog, license pools, identities, audit verification.
 
+use provisio_core::names::routes;
 use provisio_core::ports::Ports;
 use provisio_core::usecases::admin;
 use provisio_lambda::api::{ApiRequest, ApiResponse, respond, unknown_route};
 
-pub const ROUTES: &[&str] = &[
-    "PUT /admin/catalog/{itemId}",
-    "PUT /admin/licenses/{poolId}",
-    "GET /admin/licenses/{poolId}",
-    "GET /admin/audit/verify",
-    "GET /admin/identities",
-    "GET /admin/identities/{employeeId}",
-];
+pub const ROUTES: &[&str] = routes::ADMIN;
 
 #[tracing::instrument(skip_all, fields(route = %req.route))]
 pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {

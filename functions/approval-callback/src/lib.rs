@@ -1,11 +1,12 @@
 //! Approvers' HTTP API: what waits for me, and my decision (which resumes or fails the waiting workflow).
 
+use provisio_core::names::routes;
 use provisio_core::ports::Ports;
 use provisio_core::usecases::approvals;
 use provisio_lambda::api::{ApiRequest, ApiResponse, respond, unknown_route};
 use serde_json::json;
 
-pub const ROUTES: &[&str] = &["GET /approvals", "POST /approvals/{approvalId}/decision"];
+pub const ROUTES: &[&str] = routes::APPROVAL_CALLBACK;
 
 #[tracing::instrument(skip_all, fields(route = %req.route))]
 pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {

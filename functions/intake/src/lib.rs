@@ -1,6 +1,7 @@
 //! Employee-facing HTTP API: catalog, requests, assignments.
 
 use provisio_core::model::Caller;
+use provisio_core::names::routes;
 use provisio_core::ports::{Ports, StoredResponse};
 use provisio_core::usecases::{assignments, catalog, idempotency, requests};
 use provisio_core::{Error, Result};
@@ -8,20 +9,16 @@ use provisio_lambda::api::{ApiRequest, ApiResponse, respond, unknown_route};
 use serde_json::{Value, json};
 
 /// Route keys this function serves (API Gateway and the local stack register exactly these).
-pub const ROUTES: &[&str] = &[
-    "GET /catalog",
-    "GET /catalog/{itemId}",
-    "POST /requests",
-    "GET /requests",
-    "GET /requests/{id}",
-    "POST /requests/{id}/cancel",
-    "GET /assignments",
-    "POST /assignments/{id}/return",
-    "POST /assignments/{id}/extend",
-];
+pub const ROUTES: &[&str] = routes::INTAKE;
+
+/// The OpenAPI document of the whole HTTP API, served without authentication.
+pub const OPENAPI: &str = include_str!("../../../shared/openapi.json");
 
 #[tracing::instrument(skip_all, fields(route = %req.route))]
 pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {
+    if req.route == "GET /openapi.json" {
+        return ApiResponse::raw_json(200, OPENAPI);
+    }
     let caller = match req.caller() {
         Ok(c) => c.clone(),
         Err(e) => return ApiResponse::problem(&e),

@@ -1,5 +1,5 @@
 //! The store conformance suite: the promises of the store ports, checked the same way against every adapter set
-//! (the in-memory stores now, the DynamoDB adapters on a moto server later).
+//! (the in-memory stores and the DynamoDB adapters on a moto server).
 //!
 //! Each check is independent: it writes only under fresh ids, so checks can share one database, run in any
 //! order or in parallel. A broken promise panics with a message naming it. Concurrency checks spawn tasks, so
@@ -10,6 +10,7 @@ mod catalog;
 mod fixtures;
 mod idempotency;
 mod licenses;
+pub mod moto;
 mod records;
 
 use provisio_core::ports::Ports;
@@ -53,4 +54,44 @@ pub async fn run_all(ports: &Ports) {
     idempotency_expired_in_progress_is_reacquirable(ports).await;
     idempotency_abandon_allows_a_new_claim(ports).await;
     audit_concurrent_appends_chain_without_gaps(ports).await;
+}
+
+/// One `#[tokio::test]` per check, each on the ports `$ports().await` builds (an empty store per test). Also a
+/// test running every check on one store, as checks must not disturb each other.
+#[macro_export]
+macro_rules! suite {
+    ($ports:path) => {
+        $crate::suite!(@each $ports;
+            catalog_put_creates_the_next_version,
+            identities_paginate_in_order,
+            identities_delegators_of,
+            requests_are_optimistic,
+            requests_list_for_newest_first,
+            approvals_are_optimistic,
+            approvals_pending_for_excludes_decided,
+            approvals_for_request_and_decided_by,
+            assignments_are_optimistic,
+            assignments_list_by_holder,
+            licenses_concurrent_reservations_never_oversubscribe,
+            licenses_reserve_is_all_or_none,
+            licenses_repeated_calls_are_noops,
+            licenses_set_total_never_drops_below_assigned,
+            idempotency_concurrent_claims_have_one_winner,
+            idempotency_completed_replays_until_expiry,
+            idempotency_expired_in_progress_is_reacquirable,
+            idempotency_abandon_allows_a_new_claim,
+            audit_concurrent_appends_chain_without_gaps,
+        );
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn run_all_on_one_store() {
+            $crate::run_all(&$ports().await).await;
+        }
+    };
+    (@each $ports:path; $($check:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $check() {
+            $crate::$check(&$ports().await).await;
+        }
+    )*};
 }

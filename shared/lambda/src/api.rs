@@ -92,6 +92,16 @@ impl ApiResponse {
         }
     }
 
+    /// A JSON document that is already serialized (e.g. embedded at build time).
+    pub fn raw_json(status: u16, body: &'static str) -> Self {
+        Self {
+            status,
+            content_type: "application/json",
+            headers: vec![],
+            body: Bytes::from_static(body.as_bytes()),
+        }
+    }
+
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_string(), value.into()));
         self

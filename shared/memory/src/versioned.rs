@@ -1,58 +1,10 @@
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
-use provisio_core::model::{ApprovalTask, Assignment, Request};
+use provisio_core::model::Versioned;
 use provisio_core::{Error, Result};
 
 use crate::locked::Locked;
-
-/// A record saved under optimistic concurrency: an id plus a version that every save bumps.
-pub(crate) trait Versioned: Clone {
-    /// Names the record in error messages.
-    const KIND: &'static str;
-    fn id(&self) -> &str;
-    fn version(&self) -> u64;
-    fn set_version(&mut self, version: u64);
-}
-
-impl Versioned for Request {
-    const KIND: &'static str = "request";
-    fn id(&self) -> &str {
-        &self.request_id
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn set_version(&mut self, version: u64) {
-        self.version = version;
-    }
-}
-
-impl Versioned for ApprovalTask {
-    const KIND: &'static str = "approval";
-    fn id(&self) -> &str {
-        &self.approval_id
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn set_version(&mut self, version: u64) {
-        self.version = version;
-    }
-}
-
-impl Versioned for Assignment {
-    const KIND: &'static str = "assignment";
-    fn id(&self) -> &str {
-        &self.assignment_id
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn set_version(&mut self, version: u64) {
-        self.version = version;
-    }
-}
 
 /// Records by id with conditional create and compare-and-swap save, shared by requests, approvals and
 /// assignments.

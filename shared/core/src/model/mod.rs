@@ -19,3 +19,51 @@ pub use license::*;
 pub use request::*;
 
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// A record saved under optimistic concurrency: an id plus a version that every save bumps.
+pub trait Versioned: Clone {
+    /// Names the record in error messages.
+    const KIND: &'static str;
+    fn id(&self) -> &str;
+    fn version(&self) -> u64;
+    fn set_version(&mut self, version: u64);
+}
+
+impl Versioned for Request {
+    const KIND: &'static str = "request";
+    fn id(&self) -> &str {
+        &self.request_id
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+}
+
+impl Versioned for ApprovalTask {
+    const KIND: &'static str = "approval";
+    fn id(&self) -> &str {
+        &self.approval_id
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+}
+
+impl Versioned for Assignment {
+    const KIND: &'static str = "assignment";
+    fn id(&self) -> &str {
+        &self.assignment_id
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+}

@@ -1,0 +1,49 @@
+// Every cdk-nag acknowledgement of the app, in one place for review. Each one is attached to the
+// construct the finding is on and names the exact finding (rule[finding]), never a whole rule or stack.
+import { type CfnElement, Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import { TABLES } from './config';
+import { ACCESS, FUNCTION_NAMES } from './functions';
+import type { ProvisioStack } from './provisio-stack';
+
+export const REASONS = {
+  xray:
+    'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; ' +
+    'this wildcard is the only statement on "*" (added by Lambda active tracing).',
+  stateMachineDelivery:
+    'CloudWatch Logs vended log delivery (logs:*LogDelivery, DescribeLogGroups, DescribeResourcePolicies, ' +
+    'PutResourcePolicy) and X-Ray tracing actions do not support resource-level permissions; ' +
+    'required for Step Functions logging level ALL and tracing.',
+  gsi:
+    'DynamoDB grant on the GSIs of this table only (<table ARN>/index/*): the function queries its indexes; ' +
+    'the index set is part of the table defined in shared/tables.json.',
+  publicRoute:
+    'Listed in shared/names.json routes.public: the OpenAPI document is served to anyone, by contract ' +
+    '(CONTRACT.md "GET /openapi.json | anyone"); every other route has the JWT authorizer.',
+} as const;
+
+function acknowledge(scope: IConstruct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}
+
+export function acknowledgeNagFindings(stack: ProvisioStack): void {
+  for (const name of FUNCTION_NAMES) {
+    const policy = stack.functions[name].role!.node.findChild('DefaultPolicy');
+    acknowledge(policy, 'AwsSolutions-IAM5[Resource::*]', REASONS.xray);
+    const access = ACCESS[name];
+    const tablesWithIndexes = [...(access.read ?? []), ...(access.readWrite ?? [])].filter(
+      (key) => Object.keys(TABLES[key]?.indexes ?? {}).length > 0,
+    );
+    for (const key of new Set(tablesWithIndexes)) {
+      const logicalId = stack.getLogicalId(stack.tables[key].node.defaultChild as CfnElement);
+      acknowledge(policy, `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/index/*]`, REASONS.gsi);
+    }
+  }
+  for (const stateMachine of Object.values(stack.stateMachines)) {
+    const policy = stateMachine.role.node.findChild('DefaultPolicy');
+    acknowledge(policy, 'AwsSolutions-IAM5[Resource::*]', REASONS.stateMachineDelivery);
+  }
+  for (const route of Object.values(stack.publicRoutes)) {
+    acknowledge(route, 'AwsSolutions-APIG4', REASONS.publicRoute);
+  }
+}
