@@ -1,11 +1,17 @@
-//! Harness for the end-to-end scenarios: each test starts its own local stack (demo organisation, in-memory
-//! store) on a free loopback port and drives it over HTTP like any client would.
+//! Harness for the end-to-end scenarios: each test starts its own local stack (demo organisation) on a free
+//! loopback port and drives it over HTTP like any client would.
+//!
+//! The store is memory by default. With `PROVISIO_E2E_STORE=dynamodb` every stack keeps its data in its own
+//! tables on a moto server that the harness starts (and installs if missing): the same scenarios, over the
+//! DynamoDB adapters.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use provisio_conformance::moto::Moto;
 use provisio_local::seed::Seed;
-use provisio_local::{Config, LocalStack};
+use provisio_local::{Config, LocalStack, Store};
+use provisio_memory::MemoryStores;
 use serde_json::{Value, json};
 
 /// Secret the in-process webhook connectors sign with (see [`Stack::start`]).
@@ -17,6 +23,7 @@ const WAIT: Duration = Duration::from_secs(20);
 pub struct Stack {
     pub base: String,
     pub stack: Arc<LocalStack>,
+    store: Store,
     client: reqwest::Client,
 }
 
@@ -28,6 +35,18 @@ pub struct Reply {
     pub body: Value,
 }
 
+/// The store `PROVISIO_E2E_STORE` asks for: `memory` (default) or `dynamodb` (fresh tables on moto).
+fn store() -> Store {
+    match std::env::var("PROVISIO_E2E_STORE").as_deref() {
+        Ok("dynamodb") => Store::DynamoDb {
+            endpoint: Moto::shared().endpoint.clone(),
+            table_prefix: format!("e2e{}-", uuid::Uuid::new_v4().simple()),
+        },
+        Ok("memory") | Err(_) => Store::Memory(MemoryStores::new()),
+        Ok(other) => panic!("PROVISIO_E2E_STORE={other:?}: use memory or dynamodb"),
+    }
+}
+
 impl Stack {
     pub async fn start() -> Self {
         static ENV: std::sync::Once = std::sync::Once::new();
@@ -35,10 +54,12 @@ impl Stack {
         ENV.call_once(|| unsafe {
             std::env::set_var("PROVISIO_CONNECTOR_SECRET", CONNECTOR_SECRET)
         });
+        let store = store();
         let config = Config {
             seed: Seed::demo().expect("demo seed"),
             jwt_secret: JWT_SECRET.into(),
             connector_timeout: Duration::from_secs(5),
+            store: store.clone(),
         };
         let stack = LocalStack::new(config).await.expect("local stack starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -50,6 +71,7 @@ impl Stack {
         Self {
             base,
             stack,
+            store,
             client: reqwest::Client::new(),
         }
     }
@@ -111,6 +133,54 @@ impl Stack {
     }
 
     /// `method path` as `employee` with an optional JSON body.
+    /// Rewrites the actor of audit entry `seq` behind the API's back, as someone with write access to the
+    /// store could: in memory through the store handle, on DynamoDB by editing the item in the table.
+    pub async fn tamper_audit_actor(&self, seq: u64, actor: &str) {
+        match &self.store {
+            Store::Memory(stores) => stores.audit.tamper(|entries| {
+                let entry = entries
+                    .iter_mut()
+                    .find(|e| e.seq == seq)
+                    .expect("audit entry");
+                entry.record.actor = actor.into();
+            }),
+            Store::DynamoDb {
+                endpoint,
+                table_prefix,
+            } => {
+                let config = provisio_aws::endpoint_config(endpoint).await;
+                let client = aws_sdk_dynamodb::Client::new(&config);
+                let table = provisio_aws::TableNames::with_prefix(table_prefix).audit;
+                let items = client
+                    .scan()
+                    .table_name(&table)
+                    .send()
+                    .await
+                    .expect("scan audit");
+                let mut item = items
+                    .items()
+                    .iter()
+                    .find(|i| i.get("seq").and_then(|v| v.as_n().ok()) == Some(&seq.to_string()))
+                    .cloned()
+                    .expect("audit entry");
+                let mut entry: Value =
+                    serde_json::from_str(item["entry"].as_s().expect("entry")).expect("entry JSON");
+                entry["actor"] = json!(actor);
+                item.insert(
+                    "entry".into(),
+                    aws_sdk_dynamodb::types::AttributeValue::S(entry.to_string()),
+                );
+                client
+                    .put_item()
+                    .table_name(&table)
+                    .set_item(Some(item))
+                    .send()
+                    .await
+                    .expect("rewrite audit item");
+            }
+        }
+    }
+
     pub async fn call(
         &self,
         employee: &str,

@@ -22,10 +22,7 @@ async fn audit_verify_passes_then_detects_a_tampered_entry() {
         403,
     );
 
-    s.stack
-        .stores
-        .audit
-        .tamper(|entries| entries[1].record.actor = "someone-else".into());
+    s.tamper_audit_actor(2, "someone-else").await;
     let broken = s.call("E021", "GET", "/admin/audit/verify", None).await;
     assert_eq!(broken.body["ok"], false);
     assert_eq!(broken.body["firstBroken"], 2);

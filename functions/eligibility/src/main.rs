@@ -3,6 +3,6 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     provisio_lambda::runtime::init_tracing();
-    let ports = provisio_lambda::wiring::ports_from_env()?;
+    let ports = provisio_lambda::wiring::ports_from_env().await?;
     provisio_lambda::runtime::run_task(|input| eligibility::handle(&ports, input)).await
 }

@@ -8,4 +8,4 @@ pub mod http;
 pub mod seed;
 pub mod stack;
 
-pub use stack::{Config, LocalStack};
+pub use stack::{Config, LocalStack, Store};

@@ -11,7 +11,7 @@ use provisio_asl::{Definition, ExecutionStatus};
 use provisio_local::auth::{DEFAULT_DEV_SECRET, DevAuth};
 use provisio_local::seed::Seed;
 use provisio_local::stack::substitutions;
-use provisio_local::{Config, LocalStack};
+use provisio_local::{Config, LocalStack, Store};
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +31,13 @@ struct Cli {
     /// HS256 secret of dev tokens. The default is for local use only.
     #[arg(long, env = "PROVISIO_DEV_JWT_SECRET", default_value = DEFAULT_DEV_SECRET, hide_default_value = true, global = true)]
     jwt_secret: String,
+    /// Keep data in DynamoDB tables at this endpoint (e.g. a moto server) instead of memory; tables are
+    /// created if missing, and the seed is loaded only into an empty catalog.
+    #[arg(long, env = "PROVISIO_DYNAMODB_ENDPOINT", global = true)]
+    dynamodb_endpoint: Option<String>,
+    /// Prefix of the table names on --dynamodb-endpoint, so several stacks can share one endpoint.
+    #[arg(long, default_value = "", global = true)]
+    table_prefix: String,
 }
 
 #[derive(Subcommand)]
@@ -88,6 +95,13 @@ async fn stack(cli: &Cli) -> Result<Arc<LocalStack>, Box<dyn std::error::Error>>
         seed,
         jwt_secret: cli.jwt_secret.clone(),
         connector_timeout: Duration::from_secs(10),
+        store: match &cli.dynamodb_endpoint {
+            Some(endpoint) => Store::DynamoDb {
+                endpoint: endpoint.clone(),
+                table_prefix: cli.table_prefix.clone(),
+            },
+            None => Store::Memory(Default::default()),
+        },
     };
     Ok(LocalStack::new(config).await?)
 }

@@ -6,9 +6,10 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use provisio_asl::{AslError, Definition, Engine, TaskFailure, TaskInvoker};
+use provisio_aws::{DynamoStores, TableNames, create_tables};
 use provisio_connectors::HttpConnectors;
 use provisio_core::names::state_machines;
-use provisio_core::ports::{Ports, Workflow};
+use provisio_core::ports::{Clock, Connectors, EventBus, Ports, Workflow};
 use provisio_core::{Error, Result};
 use provisio_lambda::task::invoke_json;
 use provisio_memory::{MemoryStores, RecordingEventBus};
@@ -50,11 +51,49 @@ pub struct Config {
     pub seed: Seed,
     pub jwt_secret: String,
     pub connector_timeout: std::time::Duration,
+    pub store: Store,
+}
+
+/// Where the local stack keeps its data.
+#[derive(Clone)]
+pub enum Store {
+    /// In-process memory (these stores; the caller may keep a handle): gone when the process ends.
+    Memory(MemoryStores),
+    /// Tables of shared/tables.json on a DynamoDB-protocol endpoint (moto, DynamoDB Local), created if missing,
+    /// named `prefix` + the names.json name.
+    DynamoDb {
+        endpoint: String,
+        table_prefix: String,
+    },
+}
+
+impl Store {
+    /// The ports over this store plus the non-store adapters.
+    async fn ports(
+        &self,
+        workflow: Arc<dyn Workflow>,
+        events: Arc<dyn EventBus>,
+        clock: Arc<dyn Clock>,
+        connectors: Arc<dyn Connectors>,
+    ) -> Result<Ports> {
+        Ok(match self {
+            Store::Memory(stores) => stores.ports(workflow, events, clock, connectors),
+            Store::DynamoDb {
+                endpoint,
+                table_prefix,
+            } => {
+                let config = provisio_aws::endpoint_config(endpoint).await;
+                let client = aws_sdk_dynamodb::Client::new(&config);
+                let names = TableNames::with_prefix(table_prefix);
+                create_tables(&client, &names).await?;
+                DynamoStores::new(client, &names).ports(workflow, events, clock, connectors)
+            }
+        })
+    }
 }
 
 pub struct LocalStack {
     pub ports: Ports,
-    pub stores: MemoryStores,
     pub events: Arc<RecordingEventBus>,
     pub clock: Arc<VirtualClock>,
     pub engine: Arc<Engine>,
@@ -76,16 +115,20 @@ impl LocalStack {
             engine: engine.clone(),
             definitions,
         });
-        let stores = MemoryStores::new();
         let events = Arc::new(RecordingEventBus::default());
         let connectors = Arc::new(HttpConnectors::new(config.connector_timeout)?);
-        let ports = stores.ports(workflow, events.clone(), clock.clone(), connectors);
+        let ports = config
+            .store
+            .ports(workflow, events.clone(), clock.clone(), connectors)
+            .await?;
         // The invoker needs the ports and the ports need the engine that owns the invoker: close the loop here.
         let _ = invoker.ports.set(ports.clone());
-        config.seed.load(&ports).await?;
+        // A store that already has a catalog (a DynamoDB endpoint from an earlier run) keeps its data.
+        if ports.catalog.list().await?.is_empty() {
+            config.seed.load(&ports).await?;
+        }
         Ok(Arc::new(Self {
             ports,
-            stores,
             events,
             clock,
             engine,

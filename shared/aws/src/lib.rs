@@ -10,7 +10,23 @@ pub use dynamo::{DynamoStores, TableNames, create_tables};
 pub use eventbridge::EventBridgeBus;
 pub use sfn::{StateMachineArns, StepFunctionsWorkflow};
 
+use aws_config::BehaviorVersion;
+use aws_config::meta::region::RegionProviderChain;
+
 /// Shared SDK configuration from the standard AWS environment (region, credentials, `AWS_ENDPOINT_URL`).
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    aws_config::load_defaults(BehaviorVersion::latest()).await
+}
+
+/// SDK configuration for a local AWS-protocol endpoint (moto, DynamoDB Local): region from the environment or
+/// us-east-1, and dummy credentials unless the environment has some (local endpoints do not check them).
+pub async fn endpoint_config(endpoint: &str) -> aws_config::SdkConfig {
+    let region = RegionProviderChain::default_provider().or_else("us-east-1");
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(region)
+        .endpoint_url(endpoint);
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        loader = loader.test_credentials();
+    }
+    loader.load().await
 }

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use aws_config::BehaviorVersion;
 use chrono::DateTime;
 use provisio_aws::{DynamoStores, TableNames, create_tables};
 use provisio_conformance::moto::Moto;
@@ -12,12 +11,7 @@ use provisio_memory::{ManualClock, RecordingEventBus, RecordingWorkflow, Scripte
 
 async fn ports() -> Ports {
     let moto = Moto::shared();
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .test_credentials()
-        .region("us-east-1")
-        .endpoint_url(&moto.endpoint)
-        .load()
-        .await;
+    let config = provisio_aws::endpoint_config(&moto.endpoint).await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let names = TableNames::with_prefix(&format!("t{}-", uuid::Uuid::new_v4().simple()));
     create_tables(&client, &names)

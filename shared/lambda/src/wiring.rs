@@ -1,41 +1,52 @@
 //! Cold-start wiring for main.rs: reads the environment once, builds every adapter once and hands back the
 //! [`Ports`] the handlers run against. Bad configuration fails the init phase with a message saying what to set,
-//! instead of failing every invocation later.
+//! instead of failing every invocation later. Variable names: shared/names.json, section `environment`.
 //!
 //! | Variable | Meaning |
 //! |---|---|
-//! | `PROVISIO_BACKEND` | required. `memory`: in-process stores, a recording workflow engine and event bus (for running one function offline, e.g. under `cargo lambda watch`). |
+//! | `PROVISIO_BACKEND` | required. `dynamodb`: DynamoDB stores, Step Functions, EventBridge (as deployed). `memory`: in-process stores, a recording workflow engine and event bus (for running one function offline, e.g. under `cargo lambda watch`). |
+//! | `PROVISIO_TABLE_*` | `dynamodb` only, required: the physical name of each table. |
+//! | `PROVISIO_STATE_MACHINE_*_ARN` | `dynamodb` only, required: the fulfilment and deprovision state machines. |
+//! | `PROVISIO_EVENT_BUS_NAME` | `dynamodb` only, required: the custom event bus. |
 //! | `PROVISIO_CONNECTOR_TIMEOUT_MS` | timeout of one webhook connector call, default 10000. |
+//!
+//! The AWS clients take region, credentials and endpoint from the standard AWS variables (`AWS_REGION`,
+//! `AWS_ENDPOINT_URL`, ...).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use provisio_aws::{
+    DynamoStores, EventBridgeBus, StateMachineArns, StepFunctionsWorkflow, TableNames,
+};
 use provisio_connectors::HttpConnectors;
 use provisio_core::model::Timestamp;
+use provisio_core::names::environment as env;
 use provisio_core::ports::{Clock, Ports};
 use provisio_memory::{MemoryStores, RecordingEventBus, RecordingWorkflow};
 
-pub const BACKEND_ENV: &str = "PROVISIO_BACKEND";
-pub const CONNECTOR_TIMEOUT_ENV: &str = "PROVISIO_CONNECTOR_TIMEOUT_MS";
+pub const BACKEND_ENV: &str = env::BACKEND;
+pub const CONNECTOR_TIMEOUT_ENV: &str = env::CONNECTOR_TIMEOUT_MS;
 pub const DEFAULT_CONNECTOR_TIMEOUT_MS: u64 = 10_000;
 
-/// The backends this build can wire.
 pub const MEMORY_BACKEND: &str = "memory";
+pub const DYNAMODB_BACKEND: &str = "dynamodb";
 
 /// Why the process cannot start. `Debug` prints the message too: main.rs returns this error, and Rust shows a
 /// returned error with `Debug`, which is what lands in the function's init log.
 #[derive(thiserror::Error)]
 pub enum ConfigError {
     #[error(
-        "{BACKEND_ENV} is not set; set it to \"{MEMORY_BACKEND}\" to run this function offline \
-         (e.g. under `cargo lambda watch`)"
+        "{BACKEND_ENV} is not set; set it to \"{DYNAMODB_BACKEND}\" (deployed) or \"{MEMORY_BACKEND}\" (offline, \
+         e.g. under `cargo lambda watch`)"
     )]
     MissingBackend,
     #[error(
-        "{BACKEND_ENV}={0:?} is not supported: the only backend in this build is \"{MEMORY_BACKEND}\"; \
-         the DynamoDB backend comes with the AWS adapters"
+        "{BACKEND_ENV}={0:?} is not supported: use \"{DYNAMODB_BACKEND}\" or \"{MEMORY_BACKEND}\""
     )]
     UnsupportedBackend(String),
+    #[error("the {DYNAMODB_BACKEND} backend needs these variables, which are not set: {}", .0.join(", "))]
+    Missing(Vec<&'static str>),
     #[error("{CONNECTOR_TIMEOUT_ENV}={0:?} is not a positive whole number of milliseconds")]
     InvalidConnectorTimeout(String),
     #[error("cannot build the connector HTTP client: {0}")]
@@ -58,34 +69,127 @@ impl Clock for SystemClock {
     }
 }
 
-/// The ports for this process, from the process environment. Call once, at cold start.
-pub fn ports_from_env() -> Result<Ports, ConfigError> {
-    from_lookup(|name| std::env::var(name).ok())
+/// Where the stores, workflow and events live.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Backend {
+    Memory,
+    DynamoDb(Box<AwsResources>),
 }
 
-/// [`ports_from_env`] over any variable lookup, so configuration is testable without touching the process
-/// environment.
-pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Ports, ConfigError> {
-    let backend = get(BACKEND_ENV)
-        .map(|b| b.trim().to_string())
-        .filter(|b| !b.is_empty())
-        .ok_or(ConfigError::MissingBackend)?;
-    if backend != MEMORY_BACKEND {
-        return Err(ConfigError::UnsupportedBackend(backend));
+/// The deployed resources the `dynamodb` backend talks to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsResources {
+    pub tables: TableNames,
+    pub state_machines: StateMachineArns,
+    pub event_bus: String,
+}
+
+/// Everything main.rs needs from the environment, read and checked in one go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub backend: Backend,
+    pub connector_timeout: Duration,
+}
+
+impl Settings {
+    /// Reads the settings through any variable lookup, so configuration is testable without touching the
+    /// process environment. Every missing variable is named at once.
+    pub fn from_lookup(raw: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            raw(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let backend = get(BACKEND_ENV).ok_or(ConfigError::MissingBackend)?;
+        let connector_timeout = connector_timeout(raw(CONNECTOR_TIMEOUT_ENV))?;
+        let backend = match backend.as_str() {
+            MEMORY_BACKEND => Backend::Memory,
+            DYNAMODB_BACKEND => {
+                let mut missing = Vec::new();
+                let mut need = |name: &'static str| {
+                    get(name).unwrap_or_else(|| {
+                        missing.push(name);
+                        String::new()
+                    })
+                };
+                let tables = TableNames {
+                    catalog: need(env::tables::CATALOG),
+                    identities: need(env::tables::IDENTITIES),
+                    requests: need(env::tables::REQUESTS),
+                    approvals: need(env::tables::APPROVALS),
+                    licenses: need(env::tables::LICENSES),
+                    assignments: need(env::tables::ASSIGNMENTS),
+                    audit: need(env::tables::AUDIT),
+                    idempotency: need(env::tables::IDEMPOTENCY),
+                };
+                let state_machines = StateMachineArns {
+                    fulfilment: need(env::state_machine_arns::FULFILMENT),
+                    deprovision: need(env::state_machine_arns::DEPROVISION),
+                };
+                let event_bus = need(env::EVENT_BUS_NAME);
+                if !missing.is_empty() {
+                    return Err(ConfigError::Missing(missing));
+                }
+                Backend::DynamoDb(Box::new(AwsResources {
+                    tables,
+                    state_machines,
+                    event_bus,
+                }))
+            }
+            _ => return Err(ConfigError::UnsupportedBackend(backend)),
+        };
+        Ok(Self {
+            backend,
+            connector_timeout,
+        })
     }
-    let timeout = connector_timeout(get(CONNECTOR_TIMEOUT_ENV))?;
-    let connectors = HttpConnectors::new(timeout).map_err(ConfigError::Connectors)?;
-    tracing::info!(
-        backend = %backend,
-        connector_timeout_ms = timeout.as_millis() as u64,
-        "wiring ports"
-    );
-    Ok(MemoryStores::new().ports(
-        Arc::new(RecordingWorkflow::default()),
-        Arc::new(RecordingEventBus::default()),
-        Arc::new(SystemClock),
-        Arc::new(connectors),
-    ))
+
+    /// Builds every adapter once: AWS clients from the standard AWS environment, or empty memory stores.
+    pub async fn ports(&self) -> Result<Ports, ConfigError> {
+        let connectors =
+            Arc::new(HttpConnectors::new(self.connector_timeout).map_err(ConfigError::Connectors)?);
+        let clock = Arc::new(SystemClock);
+        tracing::info!(
+            backend = ?std::mem::discriminant(&self.backend),
+            connector_timeout_ms = self.connector_timeout.as_millis() as u64,
+            "wiring ports"
+        );
+        Ok(match &self.backend {
+            Backend::Memory => MemoryStores::new().ports(
+                Arc::new(RecordingWorkflow::default()),
+                Arc::new(RecordingEventBus::default()),
+                clock,
+                connectors,
+            ),
+            Backend::DynamoDb(aws) => {
+                let AwsResources {
+                    tables,
+                    state_machines,
+                    event_bus,
+                } = aws.as_ref();
+                let config = provisio_aws::sdk_config().await;
+                DynamoStores::new(aws_sdk_dynamodb::Client::new(&config), tables).ports(
+                    Arc::new(StepFunctionsWorkflow::new(
+                        aws_sdk_sfn::Client::new(&config),
+                        state_machines.clone(),
+                    )),
+                    Arc::new(EventBridgeBus::new(
+                        aws_sdk_eventbridge::Client::new(&config),
+                        event_bus.clone(),
+                    )),
+                    clock,
+                    connectors,
+                )
+            }
+        })
+    }
+}
+
+/// The ports for this process, from the process environment. Call once, at cold start.
+pub async fn ports_from_env() -> Result<Ports, ConfigError> {
+    Settings::from_lookup(|name| std::env::var(name).ok())?
+        .ports()
+        .await
 }
 
 fn connector_timeout(raw: Option<String>) -> Result<Duration, ConfigError> {
@@ -115,7 +219,7 @@ mod tests {
     }
 
     fn err(vars: &[(&str, &str)]) -> ConfigError {
-        match from_lookup(lookup(vars)) {
+        match Settings::from_lookup(lookup(vars)) {
             Ok(_) => panic!("{vars:?} should be refused"),
             Err(e) => e,
         }
@@ -133,30 +237,80 @@ mod tests {
     }
 
     #[test]
-    fn another_backend_is_refused_naming_the_only_one_built_in() {
-        let e = err(&[(BACKEND_ENV, "dynamodb")]);
+    fn an_unknown_backend_is_refused_naming_the_supported_ones() {
+        let e = err(&[(BACKEND_ENV, "postgres")]);
         assert!(
-            matches!(&e, ConfigError::UnsupportedBackend(b) if b == "dynamodb"),
+            matches!(&e, ConfigError::UnsupportedBackend(b) if b == "postgres"),
             "got {e:?}"
         );
         let message = e.to_string();
-        assert!(message.contains("\"dynamodb\""), "{message}");
-        assert!(
-            message.contains("only backend in this build is \"memory\""),
-            "{message}"
-        );
-        assert!(message.contains("DynamoDB backend comes with the AWS adapters"));
+        assert!(message.contains("\"dynamodb\" or \"memory\""), "{message}");
         // The name is exact: no case folding that would hide a typo in deployment config.
         assert!(matches!(
             err(&[(BACKEND_ENV, "Memory")]),
             ConfigError::UnsupportedBackend(_)
         ));
+        assert_eq!(
+            format!("{e:?}"),
+            message,
+            "main returns it: Debug must print the message"
+        );
     }
 
     #[test]
-    fn the_error_main_returns_prints_the_message() {
-        let e = err(&[(BACKEND_ENV, "dynamodb")]);
-        assert_eq!(format!("{e:?}"), e.to_string());
+    fn dynamodb_names_every_missing_variable_at_once() {
+        let e = err(&[
+            (BACKEND_ENV, "dynamodb"),
+            (env::tables::CATALOG, "cat"),
+            (env::EVENT_BUS_NAME, " "),
+        ]);
+        let ConfigError::Missing(missing) = &e else {
+            panic!("got {e:?}");
+        };
+        assert_eq!(
+            missing.len(),
+            10,
+            "7 tables, 2 state machines, the bus: {missing:?}"
+        );
+        assert!(!missing.contains(&env::tables::CATALOG));
+        for name in [
+            env::tables::AUDIT,
+            env::state_machine_arns::FULFILMENT,
+            env::EVENT_BUS_NAME,
+        ] {
+            assert!(e.to_string().contains(name), "{e}");
+        }
+    }
+
+    #[test]
+    fn dynamodb_settings_come_from_the_names_json_variables() {
+        let mut vars: Vec<(&str, String)> = env::tables::ALL
+            .iter()
+            .map(|v| (*v, format!("tbl-{v}")))
+            .collect();
+        vars.extend(
+            env::state_machine_arns::ALL
+                .iter()
+                .map(|v| (*v, format!("arn-{v}"))),
+        );
+        vars.push((env::EVENT_BUS_NAME, "bus".into()));
+        vars.push((BACKEND_ENV, "dynamodb".into()));
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let settings = Settings::from_lookup(lookup(&vars)).expect("complete settings");
+        let Backend::DynamoDb(aws) = settings.backend else {
+            panic!("dynamodb expected");
+        };
+        let AwsResources {
+            tables,
+            state_machines,
+            event_bus,
+        } = *aws;
+        assert_eq!(tables.audit, format!("tbl-{}", env::tables::AUDIT));
+        assert_eq!(
+            state_machines.deprovision,
+            format!("arn-{}", env::state_machine_arns::DEPROVISION)
+        );
+        assert_eq!(event_bus, "bus");
     }
 
     #[test]
@@ -183,11 +337,14 @@ mod tests {
     #[tokio::test]
     async fn memory_wires_working_empty_stores_and_the_wall_clock() {
         let before = chrono::Utc::now();
-        let p = from_lookup(lookup(&[
+        let p = Settings::from_lookup(lookup(&[
             (BACKEND_ENV, "memory"),
             (CONNECTOR_TIMEOUT_ENV, "500"),
         ]))
-        .expect("memory backend");
+        .expect("memory backend")
+        .ports()
+        .await
+        .expect("memory ports");
         let now = p.clock.now();
         assert!(now >= before && now <= chrono::Utc::now());
         assert!(p.catalog.list().await.unwrap().is_empty());
