@@ -15,11 +15,11 @@ export const REASONS = {
     'PutResourcePolicy) and X-Ray tracing actions do not support resource-level permissions; ' +
     'required for Step Functions logging level ALL and tracing.',
   gsi:
-    'DynamoDB grant on the GSIs of this table only (<table ARN>/index/*): the function queries its indexes; ' +
-    'the index set is part of the table defined in shared/tables.json.',
+    'Added by the table grant so that the function may Query the GSIs of this one table ' +
+    '(<table ARN>/index/*, the indexes of shared/tables.json); no other table or account resource is covered.',
   publicRoute:
-    'Listed in shared/names.json routes.public: the OpenAPI document is served to anyone, by contract ' +
-    '(CONTRACT.md "GET /openapi.json | anyone"); every other route has the JWT authorizer.',
+    'Listed in shared/names.json routes.public, public by contract (CONTRACT.md: GET /openapi.json is for ' +
+    'anyone); the acknowledgement is on this route only, every other route has the JWT authorizer.',
 } as const;
 
 function acknowledge(scope: IConstruct, id: string, reason: string): void {

@@ -3,7 +3,7 @@
 // lib/functions.ts; this file only wires them together.
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -102,11 +102,12 @@ export class ProvisioStack extends Stack {
       removalPolicy: this.settings.removalPolicy,
     });
     // FIFO grouped per employee; the webhook sets MessageDeduplicationId = HR eventId, so
-    // content-based dedup stays off. Consumers (hr-sync) come later.
+    // content-based dedup stays off. Consumers (hr-sync) come later: keep events the maximum 14 days.
     this.hrQueue = new sqs.Queue(this, 'HrEventsQueue', {
       queueName: this.physicalName('provisio-hr-events.fifo'),
       fifo: true,
       contentBasedDeduplication: false,
+      retentionPeriod: Duration.days(14),
       deadLetterQueue: { queue: this.hrDeadLetterQueue, maxReceiveCount: 5 },
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -134,6 +135,8 @@ export class ProvisioStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: this.settings.removalPolicy,
+      // Retained tables also refuse deletion outside CloudFormation; `destroy` lifts both.
+      deletionProtection: this.settings.removalPolicy === RemovalPolicy.RETAIN,
     });
     for (const [indexName, index] of entries(schema.indexes ?? {})) {
       table.addGlobalSecondaryIndex({
@@ -241,6 +244,8 @@ export class ProvisioStack extends Stack {
       });
     }
     if (access.taskResponse?.length) {
+      // The service authorizes task-token calls against the ARN of the token's state machine (as
+      // StateMachine.grantTaskResponse does), although the IAM reference lists no resource type.
       iam.Grant.addToPrincipal({
         grantee: fn,
         actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
