@@ -172,38 +172,9 @@ pub async fn demo_ports() -> Demo {
 }
 
 impl Demo {
-    /// Stores a SUBMITTED request of `requester` for themself, as intake records it before fulfilment starts,
-    /// under a fixed id (intake would pick a random one) so the task fixtures can name it.
+    /// See [`seed_request`].
     pub async fn seed_request(&self, request_id: &str, requester: &str, item_id: &str) -> Request {
-        let item = self
-            .ports
-            .catalog
-            .get(item_id)
-            .await
-            .expect("catalog")
-            .unwrap_or_else(|| panic!("no demo catalog item {item_id}"));
-        let now = self.ports.clock.now();
-        let req = Request::submitted(
-            NewRequest {
-                request_id: request_id.to_string(),
-                item_id: item.item_id.clone(),
-                item_version: item.version,
-                requester_id: requester.to_string(),
-                beneficiary_id: requester.to_string(),
-                justification: item
-                    .requires_justification
-                    .then(|| "needed for the fixture scenario".to_string()),
-                duration_hours: item.max_duration_hours,
-                extends_assignment_id: None,
-            },
-            now,
-        );
-        self.ports
-            .requests
-            .create(&req)
-            .await
-            .expect("create request");
-        self.request(request_id).await
+        seed_request(&self.ports, request_id, requester, item_id).await
     }
 
     /// Takes a seeded request through the fulfilment steps to FULFILLED with a committed seat. Approval
@@ -223,22 +194,66 @@ impl Demo {
         fulfilment::commit(p, request_id).await.expect("commit");
     }
 
-    /// Records the request as approved, standing in for its approval stages.
+    /// See [`approve`].
     pub async fn approve(&self, request_id: &str) {
-        let mut req = self.request(request_id).await;
-        req.status = RequestStatus::Approved;
-        self.ports.requests.save(&mut req).await.expect("approve");
+        approve(&self.ports, request_id).await
     }
 
-    /// The stored request; panics if it does not exist.
+    /// See [`request`].
     pub async fn request(&self, request_id: &str) -> Request {
-        self.ports
-            .requests
-            .get(request_id)
-            .await
-            .expect("requests")
-            .unwrap_or_else(|| panic!("no request {request_id}"))
+        request(&self.ports, request_id).await
     }
+}
+
+/// Stores a SUBMITTED request of `requester` for themself, as intake records it before fulfilment starts,
+/// under a fixed id (intake would pick a random one) so the task fixtures can name it.
+pub async fn seed_request(
+    ports: &Ports,
+    request_id: &str,
+    requester: &str,
+    item_id: &str,
+) -> Request {
+    let item = ports
+        .catalog
+        .get(item_id)
+        .await
+        .expect("catalog")
+        .unwrap_or_else(|| panic!("no demo catalog item {item_id}"));
+    let now = ports.clock.now();
+    let req = Request::submitted(
+        NewRequest {
+            request_id: request_id.to_string(),
+            item_id: item.item_id.clone(),
+            item_version: item.version,
+            requester_id: requester.to_string(),
+            beneficiary_id: requester.to_string(),
+            justification: item
+                .requires_justification
+                .then(|| "needed for the fixture scenario".to_string()),
+            duration_hours: item.max_duration_hours,
+            extends_assignment_id: None,
+        },
+        now,
+    );
+    ports.requests.create(&req).await.expect("create request");
+    request(ports, request_id).await
+}
+
+/// Records the request as approved, standing in for its approval stages.
+pub async fn approve(ports: &Ports, request_id: &str) {
+    let mut req = request(ports, request_id).await;
+    req.status = RequestStatus::Approved;
+    ports.requests.save(&mut req).await.expect("approve");
+}
+
+/// The stored request; panics if it does not exist.
+pub async fn request(ports: &Ports, request_id: &str) -> Request {
+    ports
+        .requests
+        .get(request_id)
+        .await
+        .expect("requests")
+        .unwrap_or_else(|| panic!("no request {request_id}"))
 }
 
 #[cfg(test)]
