@@ -1,14 +1,33 @@
 #!/usr/bin/env bash
-# Runs every check and test of the workspace. Needs a rustup-managed Rust toolchain; adds rustfmt and clippy.
+# The project's one test command: every check and test, on memory and on DynamoDB protocol (moto), the Lambda
+# binaries under cargo lambda, the arm64 release build, and the CDK app. Installs what it needs (rustup
+# components and target, moto, cargo-lambda, npm packages, cfn-lint); needs rustup, python3 with pip, node/npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Every function crate, as cargo -p arguments.
+FUNCTIONS=()
+for dir in functions/*/; do FUNCTIONS+=(-p "$(basename "$dir")"); done
 
+echo "== tools"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+rustup target add aarch64-unknown-linux-gnu >/dev/null
+python3 -c "import moto.server, werkzeug" 2>/dev/null || python3 -m pip install --quiet 'moto[server]'
+command -v cargo-lambda >/dev/null || python3 -m pip install --quiet cargo-lambda
+
 echo "== format"
 cargo fmt --all -- --check
 echo "== lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== tests"
+echo "== tests (end-to-end on memory; store conformance on memory and on DynamoDB/moto)"
 cargo test --workspace --locked
+echo "== end-to-end scenarios on DynamoDB (moto)"
+PROVISIO_E2E_STORE=dynamodb cargo test --locked -p provisio-tests
+echo "== function binaries under cargo lambda watch, dynamodb backend on moto"
+cargo build --locked --bins "${FUNCTIONS[@]}"
+cargo test --locked -p provisio-tests --test lambda_smoke -- --ignored
+echo "== release build for Lambda (arm64)"
+cargo lambda build --release --arm64 --locked "${FUNCTIONS[@]}"
+echo "== infrastructure (CDK tests, synth, cfn-lint, asl-validator)"
+./scripts/infra-check.sh

@@ -205,3 +205,48 @@ async fn bad_input_and_bad_tokens_get_clear_4xx_never_5xx() {
         403,
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_duplicate_submits_create_one_request() {
+    let s = Stack::start().await;
+    let token = s.token("E013").await;
+    let body = json!({"itemId": "lucidchart"}).to_string();
+    let sends: Vec<_> = (0..10)
+        .map(|_| {
+            let (s, token, body) = (s.clone(), token.clone(), body.clone());
+            tokio::spawn(async move {
+                s.send(
+                    "POST",
+                    "/requests",
+                    Some(&token),
+                    Some(body.as_bytes()),
+                    &[("idempotency-key", "k-burst")],
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for send in sends {
+        let reply = send.await.expect("send task");
+        match reply.status {
+            202 => {
+                ids.insert(reply.body["requestId"].as_str().unwrap().to_string());
+            }
+            // The first attempt is still running: the client retries later with the same key.
+            409 => assert_problem(&reply, 409),
+            other => panic!("unexpected {other}: {:?}", reply.body),
+        }
+    }
+    assert_eq!(
+        ids.len(),
+        1,
+        "every accepted duplicate names the same request"
+    );
+    let mine = s.call("E013", "GET", "/requests", None).await;
+    assert_eq!(
+        mine.body["items"].as_array().unwrap().len(),
+        1,
+        "one request, not ten"
+    );
+}
