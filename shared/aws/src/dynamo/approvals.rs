@@ -7,8 +7,7 @@ use provisio_core::ports::ApprovalStore;
 use provisio_core::{Error, Result};
 
 use super::{
-    Item, RACE_RETRIES, Table, backoff, cancellation_codes, from_item, n, s, sort_time, string,
-    to_item, unavailable, versioned,
+    Item, RACE_RETRIES, Table, backoff, from_item, n, s, sort_time, string, to_item, versioned,
 };
 
 /// Table `approvals` (key `pk` + `sk`). Per task: the task item (`pk` = approval id, `sk` = "task"; index
@@ -110,22 +109,12 @@ impl DynamoApprovals {
     /// Runs a transaction whose first write is the task; `Ok(false)` when the task's condition failed.
     async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<bool> {
         for attempt in 0..RACE_RETRIES {
-            let result = self
-                .0
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes.clone()))
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(true),
-                Err(e) => match cancellation_codes(&e) {
-                    Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => {
-                        return Ok(false);
-                    }
-                    Some(_) => backoff(attempt).await,
-                    None => return Err(unavailable(e)),
-                },
+            match self.0.transact(writes.clone()).await? {
+                None => return Ok(true),
+                Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => {
+                    return Ok(false);
+                }
+                Some(_) => backoff(attempt).await,
             }
         }
         Err(Error::StoreUnavailable(

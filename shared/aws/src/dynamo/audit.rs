@@ -22,23 +22,10 @@ fn decode(item: &Item) -> Result<AuditEntry> {
 
 impl DynamoAudit {
     async fn last(&self) -> Result<Option<AuditEntry>> {
-        let out = self
-            .0
-            .client
-            .query()
-            .table_name(&self.0.name)
-            .key_condition_expression("#chain = :c")
-            .expression_attribute_names("#chain", "chain")
-            .expression_attribute_values(":c", s(CHAIN))
-            .scan_index_forward(false)
-            .limit(1)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.items
-            .unwrap_or_default()
-            .first()
+        self.0
+            .newest("chain", CHAIN)
+            .await?
+            .as_ref()
             .map(decode)
             .transpose()
     }

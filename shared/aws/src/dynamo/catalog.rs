@@ -4,9 +4,7 @@ use provisio_core::model::CatalogItem;
 use provisio_core::ports::CatalogStore;
 use provisio_core::{Error, Result};
 
-use super::{
-    Item, RACE_RETRIES, Table, backoff, cancellation_codes, from_item, n, s, to_item, unavailable,
-};
+use super::{Item, RACE_RETRIES, Table, backoff, from_item, n, s, to_item};
 
 /// Table `catalog`: one item per version (key `itemId` + `version`). The newest version also carries
 /// `current = "1"`, which puts it in the sparse index `current` that lists the catalog.
@@ -16,23 +14,9 @@ const CURRENT: &str = "1";
 
 impl DynamoCatalog {
     async fn latest_version(&self, item_id: &str) -> Result<Option<CatalogItem>> {
-        let out = self
-            .0
-            .client
-            .query()
-            .table_name(&self.0.name)
-            .key_condition_expression("itemId = :i")
-            .expression_attribute_values(":i", s(item_id))
-            .scan_index_forward(false)
-            .limit(1)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.items
-            .unwrap_or_default()
-            .into_iter()
-            .next()
+        self.0
+            .newest("itemId", item_id)
+            .await?
             .map(from_item)
             .transpose()
     }
@@ -62,18 +46,7 @@ impl DynamoCatalog {
                 .map_err(|e| Error::Internal(e.to_string()))?;
             writes.push(TransactWriteItem::builder().update(demote).build());
         }
-        match self
-            .0
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if cancellation_codes(&e).is_some() => Ok(false),
-            Err(e) => Err(unavailable(e)),
-        }
+        Ok(self.0.transact(writes).await?.is_none())
     }
 }
 

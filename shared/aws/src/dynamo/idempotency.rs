@@ -3,7 +3,10 @@ use provisio_core::model::Timestamp;
 use provisio_core::ports::{Claim, IdempotencyStore, StoredResponse};
 use provisio_core::{Error, Result};
 
-use super::{Item, RACE_RETRIES, Table, condition_failed, n, number, s, string, unavailable};
+use super::{
+    Item, RACE_RETRIES, Table, condition_failed, n, number, s, string, unavailable,
+    unless_condition_failed,
+};
 
 /// Table `idempotency` (key `id`), in the Powertools design: a claim is a put on condition that no live record
 /// exists (`expiresAt` in epoch milliseconds: the in-progress deadline, then the replay deadline); completion
@@ -106,12 +109,8 @@ impl IdempotencyStore for DynamoIdempotency {
             .expression_attribute_values(":ttl", n(expires_at.timestamp()))
             .send()
             .await;
-        match result {
-            // A key nobody holds (abandoned, or never claimed) has no payload to compare replays against.
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-            Ok(_) => Ok(()),
-        }
+        // A key nobody holds (abandoned, or never claimed) has no payload to compare replays against.
+        unless_condition_failed(result)
     }
 
     async fn abandon(&self, key_: &str) -> Result<()> {
@@ -127,10 +126,6 @@ impl IdempotencyStore for DynamoIdempotency {
             .expression_attribute_values(":p", s(IN_PROGRESS))
             .send()
             .await;
-        match result {
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-            Ok(_) => Ok(()),
-        }
+        unless_condition_failed(result)
     }
 }

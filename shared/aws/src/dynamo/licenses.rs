@@ -5,8 +5,7 @@ use provisio_core::ports::LicenseLedger;
 use provisio_core::{Error, Result};
 
 use super::{
-    Item, RACE_RETRIES, Table, backoff, cancellation_codes, condition_failed, from_item, n, s,
-    to_item, unavailable,
+    Item, RACE_RETRIES, Table, backoff, condition_failed, from_item, n, s, to_item, unavailable,
 };
 
 /// Table `licenses` (key `pk` + `sk`): pool items (`pool#<poolId>` / `pool`) with the counters `total`,
@@ -98,24 +97,6 @@ impl DynamoLicenses {
         ])
     }
 
-    /// Runs `writes`; `Ok(None)` on success, `Ok(Some(codes))` when cancelled (codes per write).
-    async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<Option<Vec<String>>> {
-        match self
-            .0
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(None),
-            Err(e) => match cancellation_codes(&e) {
-                Some(codes) => Ok(Some(codes)),
-                None => Err(unavailable(e)),
-            },
-        }
-    }
-
     async fn seat_state(&self, request_id: &str, pool_id: &str) -> Result<Option<SeatState>> {
         let item = self.0.get_item(seat_key(request_id, pool_id)).await?;
         Ok(item
@@ -141,6 +122,7 @@ impl DynamoLicenses {
                 return Ok(());
             }
             match self
+                .0
                 .transact(self.seat_move(request_id, pool_id, state, to)?)
                 .await?
             {
@@ -287,7 +269,7 @@ impl LicenseLedger for DynamoLicenses {
                 writes.push(TransactWriteItem::builder().update(take).build());
                 writes.push(TransactWriteItem::builder().put(put).build());
             }
-            let Some(codes) = self.transact(writes).await? else {
+            let Some(codes) = self.0.transact(writes).await? else {
                 return Ok(());
             };
             // Writes come in (pool, seat) pairs: a pool that failed its condition is full (or unknown).

@@ -192,6 +192,46 @@ impl Table {
         }
     }
 
+    /// The item with the greatest sort key under `partition` (attribute `pk_name` = `pk_value`), read
+    /// strongly consistent.
+    pub(crate) async fn newest(&self, pk_name: &str, pk_value: &str) -> Result<Option<Item>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_values(":pk", s(pk_value))
+            .scan_index_forward(false)
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.items.unwrap_or_default().into_iter().next())
+    }
+
+    /// Runs a transaction: `Ok(None)` when it committed, `Ok(Some(codes))` when DynamoDB cancelled it (one
+    /// reason code per write, in order: "ConditionalCheckFailed", "TransactionConflict", "None", ...).
+    pub(crate) async fn transact(
+        &self,
+        writes: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    ) -> Result<Option<Vec<String>>> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(None),
+            Err(e) => match cancellation_codes(&e) {
+                Some(codes) => Ok(Some(codes)),
+                None => Err(unavailable(e)),
+            },
+        }
+    }
+
     pub(crate) async fn get_item(&self, key: Item) -> Result<Option<Item>> {
         let out = self
             .client
@@ -308,10 +348,23 @@ where
         .is_some_and(|code| code == "ConditionalCheckFailedException")
 }
 
+/// A conditional write whose condition failing means "nothing to do".
+pub(crate) fn unless_condition_failed<T, E, R>(
+    result: std::result::Result<T, SdkError<E, R>>,
+) -> Result<()>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if condition_failed(&e) => Ok(()),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
 /// Why a transaction was cancelled: one code per item, in request order ("None" for items that were fine).
-pub(crate) fn cancellation_codes<R>(
-    err: &SdkError<TransactWriteItemsError, R>,
-) -> Option<Vec<String>> {
+fn cancellation_codes<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
     match err.as_service_error()? {
         TransactWriteItemsError::TransactionCanceledException(e) => Some(
             e.cancellation_reasons()
