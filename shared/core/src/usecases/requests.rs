@@ -170,24 +170,23 @@ async fn create(p: &Ports, d: Draft<'_>) -> Result<Request> {
         now,
     );
     p.requests.create(&req).await?;
-    audit(
-        p,
-        &d.actor.employee_id,
-        "request.submitted",
-        &req.request_id,
-        serde_json::Value::Null,
-        summary(&req),
-        None,
-    )
-    .await?;
-    publish(
-        p,
-        event_types::REQUEST_SUBMITTED,
-        json!({"requestId": req.request_id, "itemId": req.item_id, "beneficiaryId": req.beneficiary_id}),
-    )
-    .await?;
-    if let Err(e) = p.workflow.start_fulfilment(&req.request_id).await {
-        // Without a running fulfilment the request would wait forever: close it and tell the caller.
+    // Once stored, the request must either run or end: a failure before the execution starts closes it as
+    // FAILED, so it never sits open (and blocks a retry) with nothing driving it.
+    let started = async {
+        audit(
+            p,
+            &d.actor.employee_id,
+            "request.submitted",
+            &req.request_id,
+            serde_json::Value::Null,
+            summary(&req),
+            None,
+        )
+        .await?;
+        p.workflow.start_fulfilment(&req.request_id).await
+    }
+    .await;
+    if let Err(e) = started {
         tracing::error!(request = %req.request_id, error = %e, "could not start fulfilment");
         update_request(p, &req.request_id, "provisio", "request.failed", |r| {
             r.outcome = Some(Outcome {
@@ -206,6 +205,16 @@ async fn create(p: &Ports, d: Draft<'_>) -> Result<Request> {
         return Err(Error::StoreUnavailable(
             "fulfilment could not start; please retry".into(),
         ));
+    }
+    // The request is running now; a lost notification must not fail it (the audit trail has the submission).
+    if let Err(e) = publish(
+        p,
+        event_types::REQUEST_SUBMITTED,
+        json!({"requestId": req.request_id, "itemId": req.item_id, "beneficiaryId": req.beneficiary_id}),
+    )
+    .await
+    {
+        tracing::error!(request = %req.request_id, error = %e, "RequestSubmitted not published");
     }
     Ok(req)
 }
