@@ -41,31 +41,35 @@ export interface Access {
 }
 
 export const ACCESS: Record<FunctionName, Access> = {
+  // Cancel closes open approval tasks and fails their waiting token; return starts a deprovision;
+  // assignments are only read (list, own holding); licenses are untouched.
   intake: {
-    read: ['catalog', 'identities', 'approvals', 'licenses'],
-    readWrite: ['requests', 'assignments', 'audit', 'idempotency'],
+    read: ['catalog', 'identities', 'assignments'],
+    readWrite: ['requests', 'approvals', 'audit', 'idempotency'],
     start: ['fulfilment', 'deprovision'],
+    taskResponse: ['fulfilment'],
     putEvents: true,
   },
+  // Publishes no domain event.
   admin: {
     read: ['identities'],
     readWrite: ['catalog', 'licenses', 'audit'],
-    putEvents: true,
   },
   'approval-callback': {
-    read: ['identities', 'catalog'],
+    read: ['identities'],
     readWrite: ['approvals', 'requests', 'audit'],
     taskResponse: ['fulfilment'],
     putEvents: true,
   },
   eligibility: {
-    read: ['catalog', 'identities', 'licenses'],
+    read: ['catalog', 'identities'],
     readWrite: ['requests', 'audit'],
     putEvents: true,
   },
+  // Commit moves seats onto holdings (assignments); release closes the request's open approval tasks.
   'license-check': {
     read: ['catalog'],
-    readWrite: ['requests', 'licenses', 'audit'],
+    readWrite: ['requests', 'licenses', 'assignments', 'approvals', 'audit'],
     putEvents: true,
   },
   approval: {
@@ -73,14 +77,16 @@ export const ACCESS: Record<FunctionName, Access> = {
     readWrite: ['approvals', 'requests', 'audit'],
     putEvents: true,
   },
+  // Seats are committed later by license-check, so no licenses here.
   provisioning: {
-    read: ['catalog', 'identities'],
-    readWrite: ['requests', 'assignments', 'licenses', 'audit'],
+    read: ['catalog'],
+    readWrite: ['requests', 'assignments', 'audit'],
     putEvents: true,
   },
+  // Works on the assignment alone: no request is read or written.
   deprovisioning: {
     read: ['catalog'],
-    readWrite: ['requests', 'assignments', 'licenses', 'audit'],
+    readWrite: ['assignments', 'licenses', 'audit'],
     putEvents: true,
   },
 };
