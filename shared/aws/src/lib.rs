@@ -1,14 +1,16 @@
 //! AWS adapters of the Provisio ports: DynamoDB for every store, Step Functions for the workflow, EventBridge
-//! for domain events. They keep the promises of the port docs exactly as `provisio-memory` does;
+//! for domain events, SQS FIFO for work queues. They keep the promises of the port docs exactly as `provisio-memory` does;
 //! `provisio-conformance` runs the same checks against both (the DynamoDB ones on a moto server).
 
 pub mod dynamo;
 mod eventbridge;
 mod sfn;
+mod sqs;
 
 pub use dynamo::{DynamoStores, TableNames, create_tables};
 pub use eventbridge::EventBridgeBus;
 pub use sfn::{StateMachineArns, StepFunctionsWorkflow};
+pub use sqs::SqsQueue;
 
 use aws_config::BehaviorVersion;
 use aws_config::meta::region::RegionProviderChain;

@@ -151,6 +151,22 @@ pub trait EventBus: Send + Sync {
     async fn publish(&self, events: Vec<DomainEvent>) -> Result<()>;
 }
 
+/// A message for a FIFO queue: delivered in order within its group, and once per deduplication id (within the
+/// queue's deduplication window).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    pub group_id: String,
+    pub deduplication_id: String,
+    pub body: String,
+}
+
+/// A FIFO work queue (SQS on AWS). Producers only: consumers are triggered by the queue itself.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Returns once the queue has accepted the message; a repeat with the same deduplication id is harmless.
+    async fn send(&self, message: QueueMessage) -> Result<()>;
+}
+
 pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
 }
