@@ -110,6 +110,9 @@ pub(crate) fn approval_task(
         task_token: format!("token-{approval_id}"),
         created_at,
         due_at: created_at + chrono::Duration::hours(48),
+        expires_at: None,
+        reminded_at: None,
+        escalated_at: None,
         version: 0,
     }
 }

@@ -29,8 +29,9 @@ pub use licenses::{
 };
 pub use records::{
     approvals_are_optimistic, approvals_for_request_and_decided_by,
-    approvals_pending_for_excludes_decided, assignments_are_optimistic, assignments_list_by_holder,
-    requests_are_optimistic, requests_list_for_newest_first,
+    approvals_needing_escalation_are_the_due_pending_ones, approvals_pending_for_excludes_decided,
+    assignments_are_optimistic, assignments_list_by_holder, requests_are_optimistic,
+    requests_list_for_newest_first,
 };
 
 /// Runs every check, one after the other.
@@ -43,6 +44,7 @@ pub async fn run_all(ports: &Ports) {
     approvals_are_optimistic(ports).await;
     approvals_pending_for_excludes_decided(ports).await;
     approvals_for_request_and_decided_by(ports).await;
+    approvals_needing_escalation_are_the_due_pending_ones(ports).await;
     assignments_are_optimistic(ports).await;
     assignments_list_by_holder(ports).await;
     licenses_concurrent_reservations_never_oversubscribe(ports).await;
@@ -70,6 +72,7 @@ macro_rules! suite {
             approvals_are_optimistic,
             approvals_pending_for_excludes_decided,
             approvals_for_request_and_decided_by,
+            approvals_needing_escalation_are_the_due_pending_ones,
             assignments_are_optimistic,
             assignments_list_by_holder,
             licenses_concurrent_reservations_never_oversubscribe,

@@ -279,6 +279,71 @@ pub async fn approvals_pending_for_excludes_decided(ports: &Ports) {
     );
 }
 
+/// needing_escalation holds the pending tasks whose next step is due, and lets a task go once its step is
+/// recorded, until the following step falls due.
+pub async fn approvals_needing_escalation_are_the_due_pending_ones(ports: &Ports) {
+    let now = ports.clock.now();
+    let approver = vec![Principal::User(unique("approver"))];
+    let [overdue, fresh, decided] =
+        ["overdue", "fresh", "decided"].map(|n| unique(&format!("apr-{n}")));
+    // Opened three days ago with the fixture's 48-hour SLA: past due, not yet past twice the SLA.
+    let opened = now - Duration::hours(72);
+    let tasks = [
+        approval_task(&overdue, &unique("req"), 0, approver.clone(), opened),
+        approval_task(&fresh, &unique("req"), 0, approver.clone(), now),
+        approval_task(&decided, &unique("req"), 0, approver, opened),
+    ];
+    for task in &tasks {
+        ports
+            .approvals
+            .create(task)
+            .await
+            .expect("approval create failed");
+    }
+    let mut done = tasks[2].clone();
+    done.status = ApprovalStatus::Approved;
+    ports
+        .approvals
+        .save(&mut done)
+        .await
+        .expect("approval save failed");
+
+    let ours = [&overdue, &fresh, &decided];
+    let due = |at| async move {
+        let tasks = ports
+            .approvals
+            .needing_escalation(at)
+            .await
+            .expect("approval needing_escalation failed");
+        ids(tasks
+            .into_iter()
+            .filter(|t| ours.contains(&&t.approval_id))
+            .collect())
+    };
+    assert_eq!(
+        due(now).await,
+        [overdue.clone()],
+        "only the overdue pending task is due"
+    );
+
+    let mut reminded = fetch(&*ports.approvals, &overdue).await;
+    reminded.reminded_at = Some(now);
+    ports
+        .approvals
+        .save(&mut reminded)
+        .await
+        .expect("approval save failed");
+    assert!(
+        due(now).await.is_empty(),
+        "after the reminder nothing is due until twice the SLA"
+    );
+    assert_eq!(
+        due(now + Duration::hours(25)).await,
+        [overdue],
+        "escalation falls due at twice the SLA"
+    );
+}
+
 /// for_request finds every stage task of a request; decided_by finds the tasks an employee decided.
 pub async fn approvals_for_request_and_decided_by(ports: &Ports) {
     let request_id = unique("req");

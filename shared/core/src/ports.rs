@@ -62,6 +62,9 @@ pub trait ApprovalStore: Send + Sync {
     async fn for_request(&self, request_id: &str) -> Result<Vec<ApprovalTask>>;
     /// Tasks in which `employee_id` recorded a decision.
     async fn decided_by(&self, employee_id: &str) -> Result<Vec<ApprovalTask>>;
+    /// Pending tasks whose next escalation step ([`ApprovalTask::next_escalation`]) is due at `now`, earliest
+    /// first. Reads only those tasks (an index on the step time), however many tasks wait.
+    async fn needing_escalation(&self, now: Timestamp) -> Result<Vec<ApprovalTask>>;
 }
 
 /// Seat accounting. Every change is atomic per call, so no interleaving of callers oversubscribes a pool.

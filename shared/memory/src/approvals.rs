@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 use provisio_core::Result;
-use provisio_core::model::{ApprovalStatus, ApprovalTask, Principal};
+use provisio_core::model::{ApprovalStatus, ApprovalTask, Principal, Timestamp};
 use provisio_core::ports::ApprovalStore;
 
 use crate::versioned::VersionedMap;
@@ -43,5 +43,17 @@ impl ApprovalStore for MemoryApprovals {
 
     async fn decided_by(&self, employee_id: &str) -> Result<Vec<ApprovalTask>> {
         Ok(self.select(|t| t.decisions.iter().any(|d| d.approver_id == employee_id)))
+    }
+
+    async fn needing_escalation(&self, now: Timestamp) -> Result<Vec<ApprovalTask>> {
+        let mut due: Vec<(Timestamp, ApprovalTask)> = self
+            .0
+            .select(|_| true)
+            .into_iter()
+            .filter_map(|t| t.next_escalation().map(|(at, _)| (at, t)))
+            .filter(|(at, _)| *at <= now)
+            .collect();
+        due.sort_by_key(|(at, _)| *at);
+        Ok(due.into_iter().map(|(_, t)| t).collect())
     }
 }

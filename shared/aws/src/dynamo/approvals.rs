@@ -2,7 +2,7 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
-use provisio_core::model::{ApprovalStatus, ApprovalTask, Principal, Versioned};
+use provisio_core::model::{ApprovalStatus, ApprovalTask, Principal, Timestamp, Versioned};
 use provisio_core::ports::ApprovalStore;
 use provisio_core::{Error, Result};
 
@@ -11,13 +11,15 @@ use super::{
 };
 
 /// Table `approvals` (key `pk` + `sk`). Per task: the task item (`pk` = approval id, `sk` = "task"; index
-/// `byRequest` by request id and stage index) and one lookup item per approver and per decider (`sk` =
+/// `byRequest` by request id and stage index; sparse index `byEscalation` by the time of its next escalation
+/// step, while it has one) and one lookup item per approver and per decider (`sk` =
 /// `approver#user:E1` / `decider#E1`). Lookup items feed index `byLookup` (partition `lookup` = their `sk`,
 /// sort `lookupSort` = status#created), so an inbox is one query even though a task has many approvers. Task
 /// and lookups change in one transaction.
 pub struct DynamoApprovals(pub(crate) Table);
 
 const TASK: &str = "task";
+const ESCALATION: &str = "pending";
 
 fn key(approval_id: &str, sk: &str) -> Item {
     Item::from([("pk".to_owned(), s(approval_id)), ("sk".to_owned(), s(sk))])
@@ -62,12 +64,15 @@ impl DynamoApprovals {
         stale: &BTreeSet<String>,
     ) -> Result<Vec<TransactWriteItem>> {
         let build = |e: aws_sdk_dynamodb::error::BuildError| Error::Internal(e.to_string());
+        let mut attributes = vec![("pk", s(&task.approval_id)), ("sk", s(TASK))];
+        // Sparse: only tasks with an escalation step ahead are in the index the sweep reads.
+        if let Some((at, _)) = task.next_escalation() {
+            attributes.push(("escalation", s(ESCALATION)));
+            attributes.push(("escalationAt", s(sort_time(at))));
+        }
         let mut put_task = Put::builder()
             .table_name(&self.0.name)
-            .set_item(Some(to_item(
-                task,
-                &[("pk", s(&task.approval_id)), ("sk", s(TASK))],
-            )?))
+            .set_item(Some(to_item(task, &attributes)?))
             .condition_expression(task_condition.0);
         if let Some(version) = task_condition.1 {
             put_task = put_task
@@ -226,6 +231,27 @@ impl ApprovalStore for DynamoApprovals {
             )
             .await?;
         items.into_iter().map(from_item).collect()
+    }
+
+    async fn needing_escalation(&self, now: Timestamp) -> Result<Vec<ApprovalTask>> {
+        let items = self
+            .0
+            .query_all(
+                Some("byEscalation"),
+                "#escalation = :e AND #escalationAt <= :now",
+                &[(":e", s(ESCALATION)), (":now", s(sort_time(now)))],
+                true,
+            )
+            .await?;
+        let mut due = Vec::new();
+        for item in items {
+            let task: ApprovalTask = from_item(item)?;
+            // The index may lag a save: keep only what is still due.
+            if task.next_escalation().is_some_and(|(at, _)| at <= now) {
+                due.push(task);
+            }
+        }
+        Ok(due)
     }
 
     async fn decided_by(&self, employee_id: &str) -> Result<Vec<ApprovalTask>> {

@@ -296,6 +296,8 @@ const STORAGE_ONLY: &[&str] = &[
     "createdKey",
     "lookup",
     "lookupSort",
+    "escalation",
+    "escalationAt",
 ];
 
 /// The record stored in `item`, without the storage-only attributes (some records deny unknown fields).

@@ -31,7 +31,15 @@ pub struct ApprovalTask {
     pub status: ApprovalStatus,
     pub task_token: String,
     pub created_at: Timestamp,
+    /// End of the stage's SLA: a reminder goes out after it, an escalation after twice the SLA.
     pub due_at: Timestamp,
+    /// When the request passes its policy's maximum age and expires, if the policy sets one.
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+    #[serde(default)]
+    pub reminded_at: Option<Timestamp>,
+    #[serde(default)]
+    pub escalated_at: Option<Timestamp>,
     #[serde(default)]
     pub version: u64,
 }
@@ -44,7 +52,49 @@ pub struct ApprovalView {
     pub as_delegate_of: Option<String>,
 }
 
+/// What the escalation sweep does next to a pending task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escalation {
+    Remind,
+    Escalate,
+    Expire,
+}
+
 impl ApprovalTask {
+    /// The time of the task's next escalation step, and the step; None once nothing is left to do.
+    pub fn next_escalation(&self) -> Option<(Timestamp, Escalation)> {
+        if self.status != ApprovalStatus::Pending {
+            return None;
+        }
+        let sla = self.due_at - self.created_at;
+        let step = if self.reminded_at.is_none() {
+            Some((self.due_at, Escalation::Remind))
+        } else if self.escalated_at.is_none() {
+            Some((self.due_at + sla, Escalation::Escalate))
+        } else {
+            None
+        };
+        let expiry = self.expires_at.map(|at| (at, Escalation::Expire));
+        match (step, expiry) {
+            // Expiry ends the wait, so it wins over any reminder or escalation that would come later.
+            (Some(s), Some(e)) => Some(if e.0 <= s.0 { e } else { s }),
+            (s, e) => s.or(e),
+        }
+    }
+
+    /// The step due at `now`, if any; a sweep that ran late still takes only the latest one (expiry first).
+    pub fn escalation_due(&self, now: Timestamp) -> Option<Escalation> {
+        if self.status != ApprovalStatus::Pending {
+            return None;
+        }
+        if self.expires_at.is_some_and(|at| at <= now) {
+            return Some(Escalation::Expire);
+        }
+        self.next_escalation()
+            .filter(|(at, _)| *at <= now)
+            .map(|(_, step)| step)
+    }
+
     pub fn view(&self, as_delegate_of: Option<String>) -> ApprovalView {
         ApprovalView {
             task: self.clone(),
@@ -91,6 +141,9 @@ mod tests {
             task_token: "secret-token".into(),
             created_at: at,
             due_at: at,
+            expires_at: None,
+            reminded_at: None,
+            escalated_at: None,
             version: 3,
         };
         let json = serde_json::to_value(task.view(Some("E9".into()))).unwrap();

@@ -105,6 +105,9 @@ pub struct ApprovalPolicy {
     /// A request still waiting for approval after this long expires.
     #[serde(default)]
     pub max_age_hours: Option<u32>,
+    /// Where group-assigned approvals escalate after twice their SLA (user approvers escalate to their manager).
+    #[serde(default)]
+    pub fallback_group: Option<String>,
 }
 
 /// How an item is fulfilled.

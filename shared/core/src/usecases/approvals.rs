@@ -81,6 +81,12 @@ pub async fn open_stage(p: &Ports, input: &OpenStage) -> Result<ApprovalTask> {
         task_token: input.task_token.clone(),
         created_at: now,
         due_at: now + Duration::hours(i64::from(spec.sla_hours)),
+        expires_at: it
+            .approval_policy
+            .max_age_hours
+            .map(|h| req.created_at + Duration::hours(i64::from(h))),
+        reminded_at: None,
+        escalated_at: None,
         version: 0,
     };
     p.approvals.create(&task).await.or_else(|e| match e {

@@ -385,6 +385,7 @@ fn terminal_status(error: &str) -> RequestStatus {
             RequestStatus::Rejected
         }
         e if e == errors::CANCELLED => RequestStatus::Cancelled,
+        e if e == errors::EXPIRED => RequestStatus::Expired,
         "States.Timeout" => RequestStatus::Expired,
         _ => RequestStatus::Failed,
     }
