@@ -327,16 +327,55 @@ fn invoke(port: u16, fixture: &Path) -> Result<Value, String> {
 async fn every_function_binary_answers_its_fixtures_on_the_dynamodb_backend() {
     let emulator = Emulator::start();
 
-    // A request the requester cancels before anything happens.
-    let cancelling = Aws::new("smoke-cancel-").await;
+    // A requester cancels a request before anything happens, then asks again (twice, with one
+    // Idempotency-Key: one request, one execution).
+    let asking = Aws::new("smoke-ask-").await;
     seed_request(
-        &cancelling.ports,
+        &asking.ports,
         FIXTURE_REQUEST_ID,
         "E013",
         "adobe-creative-cloud",
     )
     .await;
-    emulator.run(&cancelling, "intake", &[("cancel-request", Status(200))]);
+    emulator.run(
+        &asking,
+        "intake",
+        &[
+            ("cancel-request", Status(200)),
+            ("submit-request", Status(202)),
+            ("submit-request", Status(202)),
+            ("submit-request-no-token", Status(401)),
+            ("submit-request-unknown-field", Status(400)),
+        ],
+    );
+    let fulfilment_arn = &asking
+        .env
+        .iter()
+        .find(|(k, _)| k == env::state_machine_arns::FULFILMENT)
+        .expect("fulfilment ARN")
+        .1;
+    let executions = asking
+        .sfn
+        .list_executions()
+        .state_machine_arn(fulfilment_arn)
+        .send()
+        .await
+        .expect("list executions");
+    assert_eq!(
+        executions.executions().len(),
+        1,
+        "the repeated submit started one execution, named by the request id"
+    );
+    let published = asking.published().await;
+    for wanted in [
+        event_types::REQUEST_CANCELLED,
+        event_types::REQUEST_SUBMITTED,
+    ] {
+        assert!(
+            published.contains(wanted),
+            "{wanted} not published: {published:?}"
+        );
+    }
 
     // The fixture request's whole life, step by step as the state machine drives it.
     let aws = Aws::new("smoke-").await;
@@ -387,6 +426,8 @@ async fn every_function_binary_answers_its_fixtures_on_the_dynamodb_backend() {
             ("release-seat-unavailable", Done),
         ],
     );
+    // The schedule's event: nothing is overdue yet, and the sweep says so.
+    emulator.run(&aws, "escalation", &[("scheduled", Done)]);
     emulator.run(
         &aws,
         "admin",

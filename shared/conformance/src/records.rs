@@ -322,7 +322,7 @@ pub async fn approvals_needing_escalation_are_the_due_pending_ones(ports: &Ports
     };
     assert_eq!(
         due(now).await,
-        [overdue.clone()],
+        std::slice::from_ref(&overdue),
         "only the overdue pending task is due"
     );
 
