@@ -245,6 +245,48 @@ impl Stack {
             .await
     }
 
+    /// Moves the stack's virtual clock forward.
+    pub async fn advance_hours(&self, hours: u32) {
+        let body = json!({ "hours": hours }).to_string();
+        let r = self
+            .send(
+                "POST",
+                "/_local/clock/advance",
+                None,
+                Some(body.as_bytes()),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 200, "advance clock: {:?}", r.body);
+    }
+
+    /// Runs a scheduled function now (`/_local/schedules/{name}/run`) and returns its report.
+    pub async fn run_schedule(&self, name: &str) -> Value {
+        let r = self
+            .send(
+                "POST",
+                &format!("/_local/schedules/{name}/run"),
+                None,
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 200, "schedule {name}: {:?}", r.body);
+        r.body
+    }
+
+    /// The events the stack published so far (`/_local/events`) of one detail-type.
+    pub async fn published(&self, detail_type: &str) -> Vec<Value> {
+        let r = self.send("GET", "/_local/events", None, None, &[]).await;
+        assert_eq!(r.status, 200);
+        let items = r.body["items"].as_array().cloned().unwrap_or_default();
+        items
+            .into_iter()
+            .filter(|e| e["detailType"] == detail_type)
+            .map(|e| e["detail"].clone())
+            .collect()
+    }
+
     /// Waits for the open approval of `stage` (index) and returns its approval id.
     pub async fn wait_open_stage(&self, employee: &str, id: &str, stage: u32) -> String {
         let req = self

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, get, on, post};
 use provisio_core::Error;
 use provisio_core::names::routes;
-use provisio_lambda::api::{ApiRequest, ApiResponse, MAX_BODY_BYTES, parse_json};
+use provisio_lambda::api::{ApiRequest, ApiResponse, MAX_BODY_BYTES, parse_json, respond};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -176,10 +176,15 @@ async fn advance_clock(State(ctx): State<Ctx>, body: axum::body::Bytes) -> Respo
 
 /// Scheduled sweeps, by EventBridge schedule name. None ships yet (escalation and compliance come with their
 /// functions), so every name is unknown for now.
-async fn run_schedule(Path(name): Path<String>) -> Response {
-    to_response(ApiResponse::problem(&Error::NotFound(format!(
-        "schedule {name}"
-    ))))
+/// Runs a scheduled function now, as its EventBridge schedule would, and answers with what it did.
+async fn run_schedule(State(ctx): State<Ctx>, Path(name): Path<String>) -> Response {
+    let event =
+        json!({"detail-type": "Scheduled Event", "source": "aws.events", "time": ctx.clock.now()});
+    let result = match name.as_str() {
+        "escalation" => escalation::handle(&ctx.ports, event).await,
+        _ => Err(Error::NotFound(format!("schedule {name}"))),
+    };
+    to_response(respond(200, result))
 }
 
 async fn execution(State(ctx): State<Ctx>, Path(request_id): Path<String>) -> Response {
