@@ -1,5 +1,6 @@
-// The two declarative tables of the app: what each Lambda is sized at, and what it may touch.
-// Keys are cargo package names (= binary names, = functions/<name>).
+// The declarative tables of the app: what each Lambda is sized at, what it may touch, and which
+// functions run on a schedule. Keys are cargo package names (= binary names, = functions/<name>).
+import { Duration } from 'aws-cdk-lib';
 import { pascal, placeholders } from './config';
 
 export interface FunctionSpec {
@@ -8,7 +9,8 @@ export interface FunctionSpec {
 }
 
 // HTTP handlers and the store-only tasks answer in well under a second; provisioning and
-// deprovisioning call external connectors (bounded by PROVISIO_CONNECTOR_TIMEOUT_MS) and retry in ASL.
+// deprovisioning call external connectors (bounded by PROVISIO_CONNECTOR_TIMEOUT_MS) and retry in ASL;
+// the escalation sweep works through every due approval task in one invocation.
 export const FUNCTIONS = {
   intake: { memoryMiB: 256, timeoutSeconds: 10 },
   admin: { memoryMiB: 256, timeoutSeconds: 10 },
@@ -18,6 +20,7 @@ export const FUNCTIONS = {
   approval: { memoryMiB: 256, timeoutSeconds: 10 },
   provisioning: { memoryMiB: 256, timeoutSeconds: 60 },
   deprovisioning: { memoryMiB: 256, timeoutSeconds: 60 },
+  escalation: { memoryMiB: 256, timeoutSeconds: 60 },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;
@@ -89,6 +92,31 @@ export const ACCESS: Record<FunctionName, Access> = {
     readWrite: ['assignments', 'licenses', 'audit'],
     putEvents: true,
   },
+  // Reads due tasks (approvals byEscalation) and records each step on them; escalation reads the
+  // request, its pinned catalog version and the approvers' identities (managers) and audits; expiry
+  // fails the fulfilment task token (SendTaskFailure Provisio.Expired).
+  escalation: {
+    read: ['catalog', 'identities', 'requests'],
+    readWrite: ['approvals', 'audit'],
+    taskResponse: ['fulfilment'],
+    putEvents: true,
+  },
+};
+
+export interface ScheduleSpec {
+  /** The function the schedule invokes (asynchronously, with the scheduled event as input). */
+  readonly function: FunctionName;
+  /** EventBridge rate; a delivery is retried until the next run is due, then goes to the schedule's DLQ. */
+  readonly rate: Duration;
+}
+
+/**
+ * EventBridge schedules (rules on the default bus: schedules cannot use a custom bus). Keys name the
+ * rule (`<namePrefix>provisio-<key>`) and its constructs; each gets a retry policy, a dead-letter queue
+ * and an alarm on that queue.
+ */
+export const SCHEDULES: Record<string, ScheduleSpec> = {
+  escalation: { function: 'escalation', rate: Duration.minutes(15) },
 };
 
 /** ASL placeholder of a function's ARN: "license-check" -> "LicenseCheckFunctionArn". */

@@ -1,4 +1,5 @@
-// The whole Provisio deployment: tables, Lambdas, state machines, HTTP API, bus, HR queue, alarms.
+// The whole Provisio deployment: tables, Lambdas, state machines, HTTP API, bus, schedules, HR queue,
+// alarms.
 // Names come from shared/names.json, key schemas from shared/tables.json, sizes and permissions from
 // lib/functions.ts; this file only wires them together.
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -34,7 +36,16 @@ import {
   kebab,
   pascal,
 } from './config';
-import { ACCESS, FUNCTIONS, FUNCTION_NAMES, type FunctionName, arnPlaceholder, taskFunctionsOf } from './functions';
+import {
+  ACCESS,
+  FUNCTIONS,
+  FUNCTION_NAMES,
+  type FunctionName,
+  SCHEDULES,
+  type ScheduleSpec,
+  arnPlaceholder,
+  taskFunctionsOf,
+} from './functions';
 import type { Settings } from './settings';
 
 /** The runtime cargo-lambda-cdk deploys Rust binaries on; tests assert it stays so. */
@@ -44,6 +55,10 @@ const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
 const API_THROTTLE = { rateLimit: 50, burstLimit: 100 };
 // The Rust connector default (shared/lambda wiring); a call must also leave time for the store writes.
 const MAX_CONNECTOR_TIMEOUT_MS = 10_000;
+// EventBridge target retries: bounded by the maximum event age, which is the schedule's period (a
+// later delivery would overlap the next run) within EventBridge's limits of 1 minute to 24 hours.
+const SCHEDULE_RETRY_ATTEMPTS = 3;
+const MAX_EVENT_AGE_LIMITS = { min: Duration.minutes(1), max: Duration.hours(24) };
 
 export interface ProvisioStackProps extends StackProps {
   readonly settings: Settings;
@@ -58,6 +73,9 @@ export class ProvisioStack extends Stack {
   readonly taskFunctions: Record<string, FunctionName[]> = {};
   /** Routes without JWT (names.json routes.public), keyed by route key. */
   readonly publicRoutes: Record<string, apigw.HttpRoute> = {};
+  /** EventBridge schedule rules and the dead-letter queues of their targets, keyed like SCHEDULES. */
+  readonly schedules: Record<string, events.Rule> = {};
+  readonly scheduleDeadLetterQueues: Record<string, sqs.Queue> = {};
   readonly bus: events.EventBus;
   readonly api: apigw.HttpApi;
   readonly apiStage: apigw.HttpStage;
@@ -92,6 +110,7 @@ export class ProvisioStack extends Stack {
     for (const key of STATE_MACHINE_KEYS) this.stateMachines[key] = this.stateMachine(key);
 
     [this.api, this.apiStage] = this.httpApi();
+    for (const [key, spec] of Object.entries(SCHEDULES)) this.schedule(key, spec);
 
     this.hrDeadLetterQueue = new sqs.Queue(this, 'HrEventsDeadLetterQueue', {
       queueName: this.physicalName('provisio-hr-events-dlq.fifo'),
@@ -299,6 +318,36 @@ export class ProvisioStack extends Stack {
     return stateMachine;
   }
 
+  /** A rule on the default bus (schedules cannot use a custom bus) invoking its function. */
+  private schedule(key: string, spec: ScheduleSpec): void {
+    const id = `${pascal(key)}Schedule`;
+    // Standard queue: EventBridge cannot send to a FIFO dead-letter queue.
+    const deadLetterQueue = new sqs.Queue(this, `${id}DeadLetterQueue`, {
+      queueName: this.physicalName(`provisio-${key}-schedule-dlq`),
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      removalPolicy: this.settings.removalPolicy,
+    });
+    const period = spec.rate.toSeconds();
+    const maxEventAge = Duration.seconds(
+      Math.min(Math.max(period, MAX_EVENT_AGE_LIMITS.min.toSeconds()), MAX_EVENT_AGE_LIMITS.max.toSeconds()),
+    );
+    this.schedules[key] = new events.Rule(this, id, {
+      ruleName: this.physicalName(`provisio-${key}`),
+      description: `Runs the Provisio ${spec.function} function every ${spec.rate.toHumanString()}`,
+      schedule: events.Schedule.rate(spec.rate),
+      targets: [
+        new targets.LambdaFunction(this.functions[spec.function], {
+          retryAttempts: SCHEDULE_RETRY_ATTEMPTS,
+          maxEventAge,
+          deadLetterQueue,
+        }),
+      ],
+    });
+    this.scheduleDeadLetterQueues[key] = deadLetterQueue;
+  }
+
   private httpApi(): [apigw.HttpApi, apigw.HttpStage] {
     const api = new apigw.HttpApi(this, 'HttpApi', {
       apiName: this.physicalName('provisio'),
@@ -408,6 +457,13 @@ export class ProvisioStack extends Stack {
       this.hrDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
       'HR events reached the dead-letter queue: an HR change was not applied',
     );
+    for (const [key, queue] of Object.entries(this.scheduleDeadLetterQueues)) {
+      alarm(
+        `${pascal(key)}ScheduleDeadLetterAlarm`,
+        queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+        `The ${key} schedule could not invoke ${SCHEDULES[key].function}: a scheduled run was skipped`,
+      );
+    }
     for (const [key, stateMachine] of Object.entries(this.stateMachines)) {
       alarm(
         `${pascal(key)}ExecutionsFailedAlarm`,

@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CfnPolicy } from 'aws-cdk-lib/aws-iam';
-import { NAMES, REPO_ROOT, TABLES, entries } from '../lib/config';
-import { ACCESS, FUNCTIONS, FUNCTION_NAMES, type FunctionName } from '../lib/functions';
+import { NAMES, REPO_ROOT, TABLES, entries, kebab } from '../lib/config';
+import { ACCESS, FUNCTIONS, FUNCTION_NAMES, type FunctionName, SCHEDULES } from '../lib/functions';
 import { RUST_RUNTIME } from '../lib/provisio-stack';
 import { type Json, asArray, getAtt, logicalId, ref, resourcesOfType, synth } from './helpers';
 
@@ -23,6 +23,17 @@ function statements(name: FunctionName): Json[] {
 describe('functions', () => {
   test('there is one Lambda per FUNCTIONS entry, nothing else', () => {
     assert.equal(resourcesOfType(template, 'AWS::Lambda::Function').length, FUNCTION_NAMES.length);
+  });
+
+  test('every function has a trigger: an HTTP route, a state machine task or a schedule', () => {
+    const triggered = new Set<string>([
+      ...entries(NAMES.routes)
+        .filter(([key]) => key !== 'public')
+        .map(([key]) => kebab(key)),
+      ...Object.values(stack.taskFunctions).flat(),
+      ...Object.values(SCHEDULES).map((schedule) => schedule.function),
+    ]);
+    assert.deepEqual(FUNCTION_NAMES.filter((name) => !triggered.has(name)), []);
   });
 
   test('every binary is a package of the cargo workspace', () => {

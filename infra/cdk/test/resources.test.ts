@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { NAMES, STATE_MACHINE_KEYS, TABLES, TABLE_KEYS, entries, pascal } from '../lib/config';
-import { FUNCTION_NAMES } from '../lib/functions';
+import { FUNCTION_NAMES, SCHEDULES } from '../lib/functions';
 import { type Json, getAtt, logicalId, ref, resourcesOfType, synth } from './helpers';
 
 const { stack, template } = synth();
@@ -122,8 +122,9 @@ describe('alarms', () => {
     });
   });
 
-  test('one alarm per function (Errors), state machine (ExecutionsFailed) and the DLQ', () => {
-    assert.equal(alarms.length, FUNCTION_NAMES.length + STATE_MACHINE_KEYS.length + 1);
+  test('one alarm per function (Errors), state machine (ExecutionsFailed) and dead-letter queue', () => {
+    const scheduleKeys = Object.keys(SCHEDULES);
+    assert.equal(alarms.length, FUNCTION_NAMES.length + STATE_MACHINE_KEYS.length + 1 + scheduleKeys.length);
     for (const name of FUNCTION_NAMES) assert.equal(alarmOn('Errors', ref(stack.functions[name])).length, 1, name);
     for (const key of STATE_MACHINE_KEYS) {
       assert.equal(alarmOn('ExecutionsFailed', ref(stack.stateMachines[key])).length, 1, key);
@@ -132,6 +133,10 @@ describe('alarms', () => {
       alarmOn('ApproximateNumberOfMessagesVisible', getAtt(stack.hrDeadLetterQueue, 'QueueName')).length,
       1,
     );
+    for (const key of scheduleKeys) {
+      const queue = stack.scheduleDeadLetterQueues[key];
+      assert.equal(alarmOn('ApproximateNumberOfMessagesVisible', getAtt(queue, 'QueueName')).length, 1, key);
+    }
   });
 
   test('every alarm fires above 0 and notifies the alarm topic', () => {
@@ -170,6 +175,7 @@ describe('contexts', () => {
       ...names('AWS::StepFunctions::StateMachine', 'StateMachineName'),
       ...names('AWS::SQS::Queue', 'QueueName'),
       ...names('AWS::Events::EventBus', 'Name'),
+      ...names('AWS::Events::Rule', 'Name'),
       ...names('AWS::Lambda::Function', 'FunctionName'),
       ...names('AWS::SNS::Topic', 'TopicName'),
       ...names('AWS::ApiGatewayV2::Api', 'Name'),
