@@ -22,7 +22,7 @@ pub struct SweepReport {
     pub reminded: u32,
     pub escalated: u32,
     pub expired: u32,
-    /// Tasks whose step failed this time; the next sweep tries them again.
+    /// Tasks whose step failed this time (the sweep then fails as a whole); the next sweep tries them again.
     pub failed: u32,
 }
 
@@ -47,6 +47,14 @@ pub async fn sweep(p: &Ports) -> Result<SweepReport> {
                 report.failed += 1;
             }
         }
+    }
+    if report.failed > 0 {
+        // A failed invocation is what the function's error alarm watches; the next run retries the steps.
+        tracing::error!(?report, "escalation sweep incomplete");
+        return Err(Error::StoreUnavailable(format!(
+            "{} escalation steps failed; the next sweep retries them",
+            report.failed
+        )));
     }
     Ok(report)
 }
