@@ -30,8 +30,8 @@ pub use licenses::{
 pub use records::{
     approvals_are_optimistic, approvals_for_request_and_decided_by,
     approvals_needing_escalation_are_the_due_pending_ones, approvals_pending_for_excludes_decided,
-    assignments_are_optimistic, assignments_list_by_holder, requests_are_optimistic,
-    requests_list_for_newest_first,
+    assignments_are_optimistic, assignments_expired_by_are_the_due_active_ones,
+    assignments_list_by_holder, requests_are_optimistic, requests_list_for_newest_first,
 };
 
 /// Runs every check, one after the other.
@@ -47,6 +47,7 @@ pub async fn run_all(ports: &Ports) {
     approvals_needing_escalation_are_the_due_pending_ones(ports).await;
     assignments_are_optimistic(ports).await;
     assignments_list_by_holder(ports).await;
+    assignments_expired_by_are_the_due_active_ones(ports).await;
     licenses_concurrent_reservations_never_oversubscribe(ports).await;
     licenses_reserve_is_all_or_none(ports).await;
     licenses_repeated_calls_are_noops(ports).await;
@@ -75,6 +76,7 @@ macro_rules! suite {
             approvals_needing_escalation_are_the_due_pending_ones,
             assignments_are_optimistic,
             assignments_list_by_holder,
+            assignments_expired_by_are_the_due_active_ones,
             licenses_concurrent_reservations_never_oversubscribe,
             licenses_reserve_is_all_or_none,
             licenses_repeated_calls_are_noops,

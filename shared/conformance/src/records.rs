@@ -462,3 +462,71 @@ pub async fn assignments_list_by_holder(ports: &Ports) {
         "list_by_holder must return every holding of the holder and no other"
     );
 }
+
+/// expired_by holds the active holdings whose expiry has passed, and only those: not permanent ones, not ones
+/// still running, not ones already ended, and not one that was extended.
+pub async fn assignments_expired_by_are_the_due_active_ones(ports: &Ports) {
+    let now = ports.clock.now();
+    let holder = unique("holder");
+    let timed = |item: &str, expires_at: Option<chrono::DateTime<chrono::Utc>>| {
+        let mut a = assignment(&holder, item, now - Duration::days(10));
+        a.sources[0].expires_at = expires_at;
+        a.expires_at = expires_at;
+        a
+    };
+    let yesterday = Some(now - Duration::days(1));
+    let mut holdings = [
+        timed("overdue", yesterday),
+        timed("extended", yesterday),
+        timed("ended", yesterday),
+        timed("running", Some(now + Duration::days(1))),
+        timed("permanent", None),
+    ];
+    for a in &mut holdings {
+        ports
+            .assignments
+            .save(a)
+            .await
+            .expect("assignment create failed");
+    }
+    let [_, extended, ended, ..] = &mut holdings;
+    extended.expires_at = Some(now + Duration::days(30));
+    ports
+        .assignments
+        .save(extended)
+        .await
+        .expect("assignment save failed");
+    ended.status = AssignmentStatus::Expired;
+    ports
+        .assignments
+        .save(ended)
+        .await
+        .expect("assignment save failed");
+
+    let due = |at| {
+        let holder = holder.clone();
+        async move {
+            let mut ids: Vec<String> = ports
+                .assignments
+                .expired_by(at)
+                .await
+                .expect("assignment expired_by failed")
+                .into_iter()
+                .filter(|a| a.holder_id == holder)
+                .map(|a| a.item_id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(
+        due(now).await,
+        ["overdue"],
+        "only the active, overdue holding is due"
+    );
+    assert_eq!(
+        due(now + Duration::days(2)).await,
+        ["overdue", "running"],
+        "a running holding falls due at its expiry"
+    );
+}

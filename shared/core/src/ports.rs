@@ -89,6 +89,9 @@ pub trait AssignmentStore: Send + Sync {
     /// Version 0 creates (`Conflict` if it exists); otherwise an optimistic save as `RequestStore::save`.
     async fn save(&self, assignment: &mut Assignment) -> Result<()>;
     async fn list_by_holder(&self, holder_id: &str) -> Result<Vec<Assignment>>;
+    /// Active holdings whose `expires_at` is at or before `now`, earliest first. Reads only those (an index on
+    /// the expiry of active holdings), however many holdings exist.
+    async fn expired_by(&self, now: Timestamp) -> Result<Vec<Assignment>>;
 }
 
 #[async_trait]

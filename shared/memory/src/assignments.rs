@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 use provisio_core::Result;
-use provisio_core::model::Assignment;
+use provisio_core::model::{Assignment, AssignmentStatus, Timestamp};
 use provisio_core::ports::AssignmentStore;
 
 use crate::versioned::VersionedMap;
@@ -29,5 +29,13 @@ impl AssignmentStore for MemoryAssignments {
 
     async fn list_by_holder(&self, holder_id: &str) -> Result<Vec<Assignment>> {
         Ok(self.0.select(|a| a.holder_id == holder_id))
+    }
+
+    async fn expired_by(&self, now: Timestamp) -> Result<Vec<Assignment>> {
+        let mut due = self.0.select(|a| {
+            a.status == AssignmentStatus::Active && a.expires_at.is_some_and(|at| at <= now)
+        });
+        due.sort_by_key(|a| a.expires_at);
+        Ok(due)
     }
 }

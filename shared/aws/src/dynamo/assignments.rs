@@ -1,15 +1,28 @@
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
 use provisio_core::Result;
-use provisio_core::model::Assignment;
+use provisio_core::model::{Assignment, AssignmentStatus, Timestamp};
 use provisio_core::ports::AssignmentStore;
 
-use super::{Item, Table, from_item, s, versioned};
+use super::{Item, Table, from_item, s, sort_time, versioned};
 
-/// Table `assignments`: one item per holding (key `assignmentId` = holder.item); index `byHolder`.
+/// Table `assignments`: one item per holding (key `assignmentId` = holder.item); index `byHolder`, and the sparse
+/// index `byExpiry` (sort key `expiresKey`) holding only active, time-bound holdings, for the expiry sweep.
 pub struct DynamoAssignments(pub(crate) Table);
+
+const EXPIRING: &str = "active";
 
 fn key(assignment_id: &str) -> Item {
     Item::from([("assignmentId".to_owned(), s(assignment_id))])
+}
+
+fn index_attributes(a: &Assignment) -> Vec<(&'static str, AttributeValue)> {
+    match a.expires_at {
+        Some(at) if a.status == AssignmentStatus::Active => {
+            vec![("expiring", s(EXPIRING)), ("expiresKey", s(sort_time(at)))]
+        }
+        _ => vec![],
+    }
 }
 
 #[async_trait]
@@ -24,16 +37,45 @@ impl AssignmentStore for DynamoAssignments {
 
     async fn save(&self, assignment: &mut Assignment) -> Result<()> {
         if assignment.version > 0 {
-            return versioned::save(&self.0, key(&assignment.assignment_id), assignment, &[]).await;
+            let extra = index_attributes(assignment);
+            return versioned::save(&self.0, key(&assignment.assignment_id), assignment, &extra)
+                .await;
         }
         // A create is the save from version 0, so it stores version 1 like any other save.
         let created = Assignment {
             version: 1,
             ..assignment.clone()
         };
-        versioned::create(&self.0, "assignmentId", &created, &[]).await?;
+        versioned::create(
+            &self.0,
+            "assignmentId",
+            &created,
+            &index_attributes(&created),
+        )
+        .await?;
         assignment.version = 1;
         Ok(())
+    }
+
+    async fn expired_by(&self, now: Timestamp) -> Result<Vec<Assignment>> {
+        let items = self
+            .0
+            .query_all(
+                Some("byExpiry"),
+                "#expiring = :e AND #expiresKey <= :now",
+                &[(":e", s(EXPIRING)), (":now", s(sort_time(now)))],
+                true,
+            )
+            .await?;
+        let mut due = Vec::new();
+        for item in items {
+            let a: Assignment = from_item(item)?;
+            // The index may lag a save: keep only what is still due.
+            if a.status == AssignmentStatus::Active && a.expires_at.is_some_and(|at| at <= now) {
+                due.push(a);
+            }
+        }
+        Ok(due)
     }
 
     async fn list_by_holder(&self, holder_id: &str) -> Result<Vec<Assignment>> {

@@ -298,6 +298,8 @@ const STORAGE_ONLY: &[&str] = &[
     "lookupSort",
     "escalation",
     "escalationAt",
+    "expiring",
+    "expiresKey",
 ];
 
 /// The record stored in `item`, without the storage-only attributes (some records deny unknown fields).
