@@ -426,8 +426,9 @@ async fn every_function_binary_answers_its_fixtures_on_the_dynamodb_backend() {
             ("release-seat-unavailable", Done),
         ],
     );
-    // The schedule's event: nothing is overdue yet, and the sweep says so.
+    // The schedules' events: nothing is overdue or expired yet, and the sweeps say so.
     emulator.run(&aws, "escalation", &[("scheduled", Done)]);
+    emulator.run(&aws, "compliance", &[("scheduled", Done)]);
     emulator.run(
         &aws,
         "admin",

@@ -181,7 +181,12 @@ async fn run_schedule(State(ctx): State<Ctx>, Path(name): Path<String>) -> Respo
     let event =
         json!({"detail-type": "Scheduled Event", "source": "aws.events", "time": ctx.clock.now()});
     let result = match name.as_str() {
-        "escalation" => escalation::handle(&ctx.ports, event).await,
+        "escalation" => escalation::handle(&ctx.ports, event)
+            .await
+            .map(|r| json!(r)),
+        "compliance" => compliance::handle(&ctx.ports, event)
+            .await
+            .map(|r| json!(r)),
         _ => Err(Error::NotFound(format!("schedule {name}"))),
     };
     to_response(respond(200, result))

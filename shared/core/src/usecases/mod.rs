@@ -5,6 +5,7 @@ pub mod admin;
 pub mod approvals;
 pub mod assignments;
 pub mod catalog;
+pub mod compliance;
 pub mod escalation;
 pub mod fulfilment;
 pub mod idempotency;
