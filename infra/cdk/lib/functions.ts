@@ -10,7 +10,7 @@ export interface FunctionSpec {
 
 // HTTP handlers and the store-only tasks answer in well under a second; provisioning and
 // deprovisioning call external connectors (bounded by PROVISIO_CONNECTOR_TIMEOUT_MS) and retry in ASL;
-// the escalation sweep works through every due approval task in one invocation.
+// the sweeps work through every due task or holding in one invocation.
 export const FUNCTIONS = {
   intake: { memoryMiB: 256, timeoutSeconds: 10 },
   admin: { memoryMiB: 256, timeoutSeconds: 10 },
@@ -21,6 +21,7 @@ export const FUNCTIONS = {
   provisioning: { memoryMiB: 256, timeoutSeconds: 60 },
   deprovisioning: { memoryMiB: 256, timeoutSeconds: 60 },
   escalation: { memoryMiB: 256, timeoutSeconds: 60 },
+  compliance: { memoryMiB: 256, timeoutSeconds: 300 },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;
@@ -101,6 +102,12 @@ export const ACCESS: Record<FunctionName, Access> = {
     taskResponse: ['fulfilment'],
     putEvents: true,
   },
+  // Reads the expired holdings (assignments byExpiry) and starts a deprovision for each; the
+  // deprovision state machine does the writing.
+  compliance: {
+    read: ['assignments'],
+    start: ['deprovision'],
+  },
 };
 
 export interface ScheduleSpec {
@@ -117,6 +124,7 @@ export interface ScheduleSpec {
  */
 export const SCHEDULES: Record<string, ScheduleSpec> = {
   escalation: { function: 'escalation', rate: Duration.minutes(15) },
+  compliance: { function: 'compliance', rate: Duration.days(1) },
 };
 
 /** ASL placeholder of a function's ARN: "license-check" -> "LicenseCheckFunctionArn". */
