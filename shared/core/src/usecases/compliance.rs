@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::assignments::execution_name;
 use super::fulfilment::Deprovision;
+use super::sweep_result;
 use crate::model::{AssignmentStatus, Timestamp};
 use crate::ports::Ports;
 use crate::{Error, Result};
@@ -37,14 +38,8 @@ pub async fn sweep(p: &Ports) -> Result<ComplianceReport> {
             }
         }
     }
-    if report.failed > 0 {
-        tracing::error!(?report, "compliance sweep incomplete");
-        return Err(Error::StoreUnavailable(format!(
-            "{} expiries could not start; the next sweep retries them",
-            report.failed
-        )));
-    }
-    Ok(report)
+    let failed = report.failed;
+    sweep_result("compliance", report, failed)
 }
 
 async fn expire(p: &Ports, assignment_id: &str, expires_at: Timestamp) -> Result<()> {

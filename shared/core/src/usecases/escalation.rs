@@ -9,7 +9,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::{audit, identity, pinned_item, publish, request};
+use super::{audit, identity, pinned_item, publish, request, sweep_result};
 use crate::model::{ApprovalStatus, ApprovalTask, Escalation, Principal};
 use crate::names::{errors, event_types};
 use crate::ports::Ports;
@@ -48,15 +48,8 @@ pub async fn sweep(p: &Ports) -> Result<SweepReport> {
             }
         }
     }
-    if report.failed > 0 {
-        // A failed invocation is what the function's error alarm watches; the next run retries the steps.
-        tracing::error!(?report, "escalation sweep incomplete");
-        return Err(Error::StoreUnavailable(format!(
-            "{} escalation steps failed; the next sweep retries them",
-            report.failed
-        )));
-    }
-    Ok(report)
+    let failed = report.failed;
+    sweep_result("escalation", report, failed)
 }
 
 async fn remind(p: &Ports, mut task: ApprovalTask) -> Result<()> {

@@ -110,6 +110,18 @@ pub(crate) async fn audit(
     p.audit.append(record).await.map(|_| ())
 }
 
+/// The end of a sweep: its report, or, when some items failed, an error naming how many. A failed invocation
+/// is what the function's error alarm watches; the next run retries the failed items.
+pub(crate) fn sweep_result<R: std::fmt::Debug>(sweep: &str, report: R, failed: u32) -> Result<R> {
+    if failed == 0 {
+        return Ok(report);
+    }
+    tracing::error!(?report, "{sweep} sweep incomplete");
+    Err(crate::Error::StoreUnavailable(format!(
+        "{failed} items of the {sweep} sweep failed; the next run retries them"
+    )))
+}
+
 pub(crate) async fn publish(p: &Ports, detail_type: &'static str, detail: Value) -> Result<()> {
     p.events
         .publish(vec![DomainEvent::new(detail_type, detail)])
