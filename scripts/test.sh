@@ -25,7 +25,8 @@ cargo test --workspace --locked
 echo "== end-to-end scenarios on DynamoDB (moto)"
 PROVISIO_E2E_STORE=dynamodb cargo test --locked -p provisio-tests
 echo "== function binaries under cargo lambda watch, dynamodb backend on moto"
-cargo build --locked --bins "${FUNCTIONS[@]}"
+# `cargo test --workspace` above already built the function binaries (packages with integration tests get
+# their binaries built), with the same features; a separate `cargo build -p ...` would rebuild the dependencies.
 cargo test --locked -p provisio-tests --test lambda_smoke -- --ignored
 echo "== release build for Lambda (arm64)"
 cargo lambda build --release --arm64 --locked "${FUNCTIONS[@]}"
