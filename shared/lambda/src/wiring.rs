@@ -150,7 +150,10 @@ impl Settings {
             Arc::new(HttpConnectors::new(self.connector_timeout).map_err(ConfigError::Connectors)?);
         let clock = Arc::new(SystemClock);
         tracing::info!(
-            backend = ?std::mem::discriminant(&self.backend),
+            backend = match self.backend {
+                Backend::Memory => MEMORY_BACKEND,
+                Backend::DynamoDb(_) => DYNAMODB_BACKEND,
+            },
             connector_timeout_ms = self.connector_timeout.as_millis() as u64,
             "wiring ports"
         );
