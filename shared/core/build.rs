@@ -18,6 +18,7 @@ fn main() {
         ("eventTypes", "event_types"),
         ("environment", "environment"),
         ("routes", "routes"),
+        ("schedules", "schedules"),
     ] {
         module_of(&mut out, module, &names[section]);
     }
@@ -25,8 +26,8 @@ fn main() {
     fs::write(dest, out).expect("write names.rs");
 }
 
-/// One `pub const` per key: strings as `&str`, string arrays as `&[&str]`, objects as nested modules; `ALL` lists
-/// the string constants. Keys starting with `$` are comments.
+/// One `pub const` per key: strings as `&str`, string arrays as `&[&str]`, whole numbers as `u64`, objects as
+/// nested modules; `ALL` lists the string constants. Keys starting with `$` are comments.
 fn module_of(out: &mut String, module: &str, section: &serde_json::Value) {
     out.push_str(&format!("pub mod {module} {{\n"));
     let entries = section.as_object().expect("section is an object");
@@ -47,6 +48,10 @@ fn module_of(out: &mut String, module: &str, section: &serde_json::Value) {
                     "    pub const {name}: &[&str] = &[{}];\n",
                     items.join(", ")
                 ));
+            }
+            serde_json::Value::Number(n) => {
+                let n = n.as_u64().expect("numbers are whole and positive");
+                out.push_str(&format!("    pub const {name}: u64 = {n};\n"));
             }
             nested => module_of(out, &name.to_lowercase(), nested),
         }

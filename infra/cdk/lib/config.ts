@@ -34,6 +34,8 @@ export interface Names {
   };
   /** Route keys ("GET /catalog") per function key, plus `public` (routes without JWT). */
   readonly routes: Record<string, string[]>;
+  /** Scheduled functions: EventBridge rules here, timers in the local stack. */
+  readonly schedules: Record<string, { readonly function: string; readonly rateMinutes: number }>;
 }
 
 /** Drops the `$comment` entries the shared JSON files carry for humans. */

@@ -1,7 +1,7 @@
 // The declarative tables of the app: what each Lambda is sized at, what it may touch, and which
 // functions run on a schedule. Keys are cargo package names (= binary names, = functions/<name>).
 import { Duration } from 'aws-cdk-lib';
-import { pascal, placeholders } from './config';
+import { NAMES, entries, pascal, placeholders } from './config';
 
 export interface FunctionSpec {
   readonly memoryMiB: number;
@@ -122,10 +122,14 @@ export interface ScheduleSpec {
  * rule (`<namePrefix>provisio-<key>`) and its constructs; each gets a retry policy, a dead-letter queue
  * and an alarm on that queue.
  */
-export const SCHEDULES: Record<string, ScheduleSpec> = {
-  escalation: { function: 'escalation', rate: Duration.minutes(15) },
-  compliance: { function: 'compliance', rate: Duration.days(1) },
-};
+export const SCHEDULES: Record<string, ScheduleSpec> = Object.fromEntries(
+  entries(NAMES.schedules).map(([key, s]) => {
+    if (!(s.function in FUNCTIONS)) {
+      throw new Error(`names.json schedule ${key} names no function: ${s.function}`);
+    }
+    return [key, { function: s.function as FunctionName, rate: Duration.minutes(s.rateMinutes) }];
+  }),
+);
 
 /** ASL placeholder of a function's ARN: "license-check" -> "LicenseCheckFunctionArn". */
 export function arnPlaceholder(fn: FunctionName): string {

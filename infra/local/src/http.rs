@@ -178,18 +178,7 @@ async fn advance_clock(State(ctx): State<Ctx>, body: axum::body::Bytes) -> Respo
 /// functions), so every name is unknown for now.
 /// Runs a scheduled function now, as its EventBridge schedule would, and answers with what it did.
 async fn run_schedule(State(ctx): State<Ctx>, Path(name): Path<String>) -> Response {
-    let event =
-        json!({"detail-type": "Scheduled Event", "source": "aws.events", "time": ctx.clock.now()});
-    let result = match name.as_str() {
-        "escalation" => escalation::handle(&ctx.ports, event)
-            .await
-            .map(|r| json!(r)),
-        "compliance" => compliance::handle(&ctx.ports, event)
-            .await
-            .map(|r| json!(r)),
-        _ => Err(Error::NotFound(format!("schedule {name}"))),
-    };
-    to_response(respond(200, result))
+    to_response(respond(200, ctx.run_schedule(&name).await))
 }
 
 async fn execution(State(ctx): State<Ctx>, Path(request_id): Path<String>) -> Response {

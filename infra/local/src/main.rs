@@ -13,6 +13,9 @@ use provisio_local::seed::Seed;
 use provisio_local::stack::substitutions;
 use provisio_local::{Config, LocalStack, Store};
 
+/// How often the server looks whether a schedule is due on the virtual clock.
+const SCHEDULE_TICK: Duration = Duration::from_secs(1);
+
 #[derive(Parser)]
 #[command(
     name = "provisio-local",
@@ -139,6 +142,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         None => {
             let stack = stack(&cli).await?;
+            tokio::spawn(stack.clone().run_schedules_on_timers(SCHEDULE_TICK));
             let addr = SocketAddr::from(([127, 0, 0, 1], cli.port));
             let listener = tokio::net::TcpListener::bind(addr)
                 .await

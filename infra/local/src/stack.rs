@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use provisio_asl::{AslError, Definition, Engine, TaskFailure, TaskInvoker};
 use provisio_aws::{DynamoStores, TableNames, create_tables};
 use provisio_connectors::HttpConnectors;
-use provisio_core::names::state_machines;
+use provisio_core::names::{schedules, state_machines};
 use provisio_core::ports::{Clock, Connectors, EventBus, Ports, Workflow};
 use provisio_core::{Error, Result};
 use provisio_lambda::task::invoke_json;
@@ -134,6 +134,50 @@ impl LocalStack {
             engine,
             auth: DevAuth::new(&config.jwt_secret),
         }))
+    }
+}
+
+/// The schedules of names.json: name, rate.
+const SCHEDULES: &[(&str, u64)] = &[
+    ("escalation", schedules::escalation::RATE_MINUTES),
+    ("compliance", schedules::compliance::RATE_MINUTES),
+];
+
+impl LocalStack {
+    /// Runs a scheduled function now with a scheduled event, as its EventBridge rule would; its report.
+    pub async fn run_schedule(&self, name: &str) -> Result<Value> {
+        let event = json!({"detail-type": "Scheduled Event", "source": "aws.events", "time": self.clock.now()});
+        match name {
+            "escalation" => escalation::handle(&self.ports, event)
+                .await
+                .map(|r| json!(r)),
+            "compliance" => compliance::handle(&self.ports, event)
+                .await
+                .map(|r| json!(r)),
+            _ => Err(Error::NotFound(format!("schedule {name}"))),
+        }
+    }
+
+    /// Runs every schedule whenever its rate has passed on the virtual clock, checking every `tick` of wall
+    /// time. After a clock jump a schedule runs once, not once per missed period (EventBridge does not
+    /// backfill either).
+    pub async fn run_schedules_on_timers(self: Arc<Self>, tick: std::time::Duration) {
+        let start = self.clock.now();
+        let mut last: Vec<_> = SCHEDULES.iter().map(|_| start).collect();
+        loop {
+            tokio::time::sleep(tick).await;
+            for ((name, minutes), last_run) in SCHEDULES.iter().zip(last.iter_mut()) {
+                let now = self.clock.now();
+                if now - *last_run < chrono::Duration::minutes(*minutes as i64) {
+                    continue;
+                }
+                *last_run = now;
+                match self.run_schedule(name).await {
+                    Ok(report) => tracing::info!(schedule = name, %report, "schedule ran"),
+                    Err(e) => tracing::warn!(schedule = name, error = %e, "schedule failed"),
+                }
+            }
+        }
     }
 }
 

@@ -88,15 +88,64 @@ impl Drop for Server {
     }
 }
 
-fn serve(port: u16, endpoint: &str) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_provisio-local"))
-        .args(["--port", &port.to_string(), "--dynamodb-endpoint", endpoint])
-        .args(["--table-prefix", "cli-"])
+/// Serves on `port`, keeping data in memory or, given an endpoint, in DynamoDB tables there.
+fn serve(port: u16, endpoint: Option<&str>) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_provisio-local"));
+    command.args(["--port", &port.to_string()]);
+    if let Some(endpoint) = endpoint {
+        command.args(["--dynamodb-endpoint", endpoint, "--table-prefix", "cli-"]);
+    }
+    let child = command
         .env("PROVISIO_DEV_JWT_SECRET", "cli-test-secret")
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("provisio-local starts");
-    Server(child)
+    let mut server = Server(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = server.0.try_wait() {
+            panic!("provisio-local exited: {status}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server did not listen"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    server
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port()
+}
+
+fn token(employee: &str) -> String {
+    String::from_utf8(cli(&["token", employee]).stdout)
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+/// Polls `url` until `done` holds for its JSON, or panics after 30 s naming `what`.
+async fn wait_for(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    what: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let value = get(client, url, token).await;
+        if done(&value) {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: {value}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 async fn get(client: &reqwest::Client, url: &str, token: &str) -> serde_json::Value {
@@ -113,34 +162,16 @@ async fn get(client: &reqwest::Client, url: &str, token: &str) -> serde_json::Va
 #[tokio::test]
 async fn on_dynamodb_the_stack_creates_its_tables_and_keeps_data_across_restarts() {
     let moto = provisio_conformance::moto::Moto::start();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     // No pooled connections: the server process is replaced mid-test.
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();
-    let token = String::from_utf8(cli(&["token", "E013"]).stdout).unwrap();
-    let token = token.trim();
-    let up = |server: &mut Server| {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = server.0.try_wait() {
-                panic!("provisio-local exited: {status}");
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "server did not listen"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-    };
+    let token = &token("E013");
 
-    let mut first = serve(port, &moto.endpoint);
-    up(&mut first);
+    let first = serve(port, Some(&moto.endpoint));
     let submitted: serde_json::Value = client
         .post(format!("{base}/requests"))
         .bearer_auth(token)
@@ -155,18 +186,14 @@ async fn on_dynamodb_the_stack_creates_its_tables_and_keeps_data_across_restarts
         .as_str()
         .expect("requestId")
         .to_string();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while get(&client, &format!("{base}/requests/{id}"), token).await["status"] != "FULFILLED" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "request not fulfilled"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let url = format!("{base}/requests/{id}");
+    wait_for(&client, &url, token, "fulfilled", |r| {
+        r["status"] == "FULFILLED"
+    })
+    .await;
     drop(first);
 
-    let mut second = serve(port, &moto.endpoint);
-    up(&mut second);
+    let _second = serve(port, Some(&moto.endpoint));
     let request = get(&client, &format!("{base}/requests/{id}"), token).await;
     assert_eq!(
         request["status"], "FULFILLED",
@@ -177,4 +204,52 @@ async fn on_dynamodb_the_stack_creates_its_tables_and_keeps_data_across_restarts
         item["version"], 1,
         "the seed is not loaded again over existing data"
     );
+}
+
+#[tokio::test]
+async fn the_server_runs_the_schedules_when_the_virtual_clock_passes_their_rate() {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let _server = serve(port, None);
+    let requester = &token("E013");
+    let submitted: serde_json::Value = client
+        .post(format!("{base}/requests"))
+        .bearer_auth(requester)
+        .json(&serde_json::json!({"itemId": "adobe-creative-cloud"}))
+        .send()
+        .await
+        .expect("submit")
+        .json()
+        .await
+        .expect("JSON");
+    let url = format!(
+        "{base}/requests/{}",
+        submitted["requestId"].as_str().unwrap()
+    );
+    wait_for(&client, &url, requester, "waiting for approval", |r| {
+        r["status"] == "PENDING_APPROVAL"
+    })
+    .await;
+
+    // Past the 48-hour SLA on the virtual clock: the escalation timer reminds, nobody calls it.
+    let advanced = client
+        .post(format!("{base}/_local/clock/advance"))
+        .json(&serde_json::json!({"hours": 49}))
+        .send()
+        .await
+        .expect("advance");
+    assert_eq!(advanced.status(), 200);
+    wait_for(
+        &client,
+        &format!("{base}/_local/events"),
+        requester,
+        "a reminder",
+        |e| {
+            e["items"]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|i| i["detailType"] == "ApprovalReminder"))
+        },
+    )
+    .await;
 }
