@@ -128,34 +128,11 @@ async fn past_the_maximum_age_the_waiting_execution_is_failed_as_expired() {
     assert_eq!(failed[0].error, errors::EXPIRED);
 }
 
-/// Step Functions refusing every call.
-struct Down;
-
-#[async_trait::async_trait]
-impl provisio_core::ports::Workflow for Down {
-    async fn start_fulfilment(&self, _: &str) -> provisio_core::Result<()> {
-        Err(down())
-    }
-    async fn start_deprovision(&self, _: &str, _: Value) -> provisio_core::Result<()> {
-        Err(down())
-    }
-    async fn complete_task(&self, _: &str, _: Value) -> provisio_core::Result<()> {
-        Err(down())
-    }
-    async fn fail_task(&self, _: &str, _: &str, _: &str) -> provisio_core::Result<()> {
-        Err(down())
-    }
-}
-
-fn down() -> provisio_core::Error {
-    provisio_core::Error::StoreUnavailable("Step Functions is down".into())
-}
-
 #[tokio::test]
 async fn a_step_that_fails_fails_the_sweep_and_is_retried_by_the_next_one() {
     let mut demo = waiting(Some(24)).await;
     let working = demo.ports.workflow.clone();
-    demo.ports.workflow = std::sync::Arc::new(Down);
+    demo.ports.workflow = std::sync::Arc::new(provisio_memory::Unavailable("Step Functions"));
     demo.clock.advance(Duration::hours(25));
 
     let failed = invoke_json(task_event("escalation", "scheduled"), |input| {

@@ -2,13 +2,12 @@
 
 use std::sync::Arc;
 
-use provisio_core::model::{Caller, DomainEvent, RequestStatus};
-use provisio_core::ports::{EventBus, Workflow};
-use provisio_core::{Error, Result};
+use provisio_core::model::{Caller, RequestStatus};
 use provisio_lambda::ApiResponse;
 use provisio_lambda::fixtures::{
     Demo, FIXTURE_REQUEST_ID, check_http_fixtures, demo_ports, http_event, task_event,
 };
+use provisio_memory::Unavailable;
 use serde_json::{Value, json};
 
 async fn call(demo: &Demo, case: &str) -> ApiResponse {
@@ -78,37 +77,11 @@ async fn submitting_accepts_the_request_and_starts_fulfilment_once_per_idempoten
     assert_eq!(demo.workflow.fulfilments(), [id]);
 }
 
-/// A workflow engine or event bus that is down.
-struct Down;
-
-#[async_trait::async_trait]
-impl Workflow for Down {
-    async fn start_fulfilment(&self, _: &str) -> Result<()> {
-        Err(Error::StoreUnavailable("Step Functions is down".into()))
-    }
-    async fn start_deprovision(&self, _: &str, _: Value) -> Result<()> {
-        Err(Error::StoreUnavailable("Step Functions is down".into()))
-    }
-    async fn complete_task(&self, _: &str, _: Value) -> Result<()> {
-        Err(Error::StoreUnavailable("Step Functions is down".into()))
-    }
-    async fn fail_task(&self, _: &str, _: &str, _: &str) -> Result<()> {
-        Err(Error::StoreUnavailable("Step Functions is down".into()))
-    }
-}
-
-#[async_trait::async_trait]
-impl EventBus for Down {
-    async fn publish(&self, _: Vec<DomainEvent>) -> Result<()> {
-        Err(Error::StoreUnavailable("EventBridge is down".into()))
-    }
-}
-
 #[tokio::test]
 async fn a_request_whose_fulfilment_cannot_start_is_closed_and_the_key_can_be_retried() {
     let mut demo = demo_ports().await;
     let working = demo.ports.workflow.clone();
-    demo.ports.workflow = Arc::new(Down);
+    demo.ports.workflow = Arc::new(Unavailable("Step Functions"));
 
     let resp = call(&demo, "submit-request").await;
     assert_eq!(resp.status, 503, "{:?}", resp.body_json());
@@ -130,7 +103,7 @@ async fn a_request_whose_fulfilment_cannot_start_is_closed_and_the_key_can_be_re
 #[tokio::test]
 async fn a_lost_notification_does_not_fail_a_running_request() {
     let mut demo = demo_ports().await;
-    demo.ports.events = Arc::new(Down);
+    demo.ports.events = Arc::new(Unavailable("EventBridge"));
 
     let resp = call(&demo, "submit-request").await;
     assert_eq!(resp.status, 202, "{:?}", resp.body_json());

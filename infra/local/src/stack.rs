@@ -85,7 +85,13 @@ impl Store {
                 let config = provisio_aws::endpoint_config(endpoint).await;
                 let client = aws_sdk_dynamodb::Client::new(&config);
                 let names = TableNames::with_prefix(table_prefix);
-                create_tables(&client, &names).await?;
+                create_tables(&client, &names).await.map_err(|e| {
+                    let detail = match e {
+                        Error::StoreUnavailable(detail) => detail,
+                        other => other.to_string(),
+                    };
+                    Error::StoreUnavailable(format!("--dynamodb-endpoint {endpoint}: {detail}"))
+                })?;
                 DynamoStores::new(client, &names).ports(workflow, events, clock, connectors)
             }
         })

@@ -13,6 +13,7 @@ pub use sfn::{StateMachineArns, StepFunctionsWorkflow};
 pub use sqs::SqsQueue;
 
 use aws_config::BehaviorVersion;
+use aws_config::environment::EnvironmentVariableRegionProvider;
 use aws_config::meta::region::RegionProviderChain;
 
 /// Shared SDK configuration from the standard AWS environment (region, credentials, `AWS_ENDPOINT_URL`).
@@ -20,10 +21,12 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(BehaviorVersion::latest()).await
 }
 
-/// SDK configuration for a local AWS-protocol endpoint (moto, DynamoDB Local): region from the environment or
+/// SDK configuration for a local AWS-protocol endpoint (moto, DynamoDB Local): region from `AWS_REGION` or
 /// us-east-1, and dummy credentials unless the environment has some (local endpoints do not check them).
 pub async fn endpoint_config(endpoint: &str) -> aws_config::SdkConfig {
-    let region = RegionProviderChain::default_provider().or_else("us-east-1");
+    // Not the default chain: a local endpoint has no instance metadata to ask.
+    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        .or_else("us-east-1");
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(region)
         .endpoint_url(endpoint);

@@ -13,6 +13,7 @@ mod identities;
 mod licenses;
 mod locked;
 mod requests;
+mod unavailable;
 mod versioned;
 mod workflow;
 
@@ -31,6 +32,7 @@ pub use idempotency::MemoryIdempotency;
 pub use identities::MemoryIdentities;
 pub use licenses::MemoryLicenses;
 pub use requests::MemoryRequests;
+pub use unavailable::Unavailable;
 pub use workflow::{CompletedTask, FailedTask, RecordingWorkflow, StartedDeprovision};
 
 /// Every store, kept as typed handles (e.g. to tamper with the audit log) and wired into [`Ports`] in one call.

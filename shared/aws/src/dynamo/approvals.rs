@@ -132,26 +132,21 @@ impl DynamoApprovals {
     async fn via_lookup(
         &self,
         lookup: &str,
-        sort_prefix: &str,
+        sort_prefix: Option<&str>,
         keep: impl Fn(&ApprovalTask) -> bool,
     ) -> Result<Vec<ApprovalTask>> {
-        let items = match sort_prefix {
-            "" => {
-                self.0
-                    .query_all(Some("byLookup"), "#lookup = :l", &[(":l", s(lookup))], true)
-                    .await?
-            }
-            prefix => {
-                self.0
-                    .query_all(
-                        Some("byLookup"),
-                        "#lookup = :l AND begins_with(#lookupSort, :p)",
-                        &[(":l", s(lookup)), (":p", s(prefix))],
-                        true,
-                    )
-                    .await?
-            }
+        // DynamoDB refuses begins_with on an empty prefix, so no prefix means no sort-key condition.
+        let (condition, values) = match sort_prefix {
+            Some(prefix) => (
+                "#lookup = :l AND begins_with(#lookupSort, :p)",
+                vec![(":l", s(lookup)), (":p", s(prefix))],
+            ),
+            None => ("#lookup = :l", vec![(":l", s(lookup))]),
         };
+        let items = self
+            .0
+            .query_all(Some("byLookup"), condition, &values, true)
+            .await?;
         let mut tasks = Vec::new();
         for item in items {
             let Some(id) = string(&item, "pk") else {
@@ -214,7 +209,7 @@ impl ApprovalStore for DynamoApprovals {
     }
 
     async fn pending_for(&self, principal: &Principal) -> Result<Vec<ApprovalTask>> {
-        self.via_lookup(&approver_lookup(principal), "PENDING#", |t| {
+        self.via_lookup(&approver_lookup(principal), Some("PENDING#"), |t| {
             t.status == ApprovalStatus::Pending && t.approvers.contains(principal)
         })
         .await
@@ -255,7 +250,7 @@ impl ApprovalStore for DynamoApprovals {
     }
 
     async fn decided_by(&self, employee_id: &str) -> Result<Vec<ApprovalTask>> {
-        self.via_lookup(&decider_lookup(employee_id), "", |t| {
+        self.via_lookup(&decider_lookup(employee_id), None, |t| {
             t.decisions.iter().any(|d| d.approver_id == employee_id)
         })
         .await

@@ -9,7 +9,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::{audit, identity, pinned_item, publish, request, sweep_result};
+use super::{audit, pinned_item, publish, request, sweep_result};
 use crate::model::{ApprovalStatus, ApprovalTask, Escalation, Principal};
 use crate::names::{errors, event_types};
 use crate::ports::Ports;
@@ -70,9 +70,11 @@ async fn escalate(p: &Ports, mut task: ApprovalTask) -> Result<()> {
     let mut added = Vec::new();
     for approver in &task.approvers {
         let next = match approver {
-            Principal::User(id) => identity(p, id)
-                .await
-                .ok()
+            // An approver unknown to the store has no manager to escalate to; a store failure fails the step.
+            Principal::User(id) => p
+                .identities
+                .get(id)
+                .await?
                 .and_then(|i| i.manager_id)
                 .map(Principal::User),
             Principal::Group(_) => policy.fallback_group.clone().map(Principal::Group),
