@@ -17,6 +17,10 @@ use serde_json::{Value, json};
 /// Secret the in-process webhook connectors sign with (see [`Stack::start`]).
 pub const CONNECTOR_SECRET: &str = "e2e-connector-secret";
 const JWT_SECRET: &str = "e2e-jwt-secret";
+/// Bearer token of SCIM clients in the scenarios.
+pub const SCIM_TOKEN: &str = "e2e-scim-token";
+/// Secret HR events are signed with in the scenarios.
+pub const HR_WEBHOOK_SECRET: &str = "e2e-hr-webhook-secret";
 const WAIT: Duration = Duration::from_secs(20);
 
 #[derive(Clone)]
@@ -58,6 +62,9 @@ impl Stack {
         let config = Config {
             seed: Seed::demo().expect("demo seed"),
             jwt_secret: JWT_SECRET.into(),
+            scim_token: SCIM_TOKEN.into(),
+            hr_webhook_secret: HR_WEBHOOK_SECRET.into(),
+            lifecycle: Default::default(),
             connector_timeout: Duration::from_secs(5),
             store: store.clone(),
         };

@@ -25,13 +25,15 @@ enum Function {
     Intake,
     ApprovalCallback,
     Admin,
+    Scim,
 }
 
 impl Function {
-    const ALL: [Function; 3] = [
+    const ALL: [Function; 4] = [
         Function::Intake,
         Function::ApprovalCallback,
         Function::Admin,
+        Function::Scim,
     ];
 
     fn routes(self) -> &'static [&'static str] {
@@ -39,6 +41,7 @@ impl Function {
             Function::Intake => intake::ROUTES,
             Function::ApprovalCallback => approval_callback::ROUTES,
             Function::Admin => admin::ROUTES,
+            Function::Scim => scim::ROUTES,
         }
     }
 
@@ -47,6 +50,7 @@ impl Function {
             Function::Intake => intake::handle(&ctx.ports, req).await,
             Function::ApprovalCallback => approval_callback::handle(&ctx.ports, req).await,
             Function::Admin => admin::handle(&ctx.ports, req).await,
+            Function::Scim => scim::handle(&ctx.ports, &ctx.scim_token, req).await,
         }
     }
 }

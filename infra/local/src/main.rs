@@ -8,10 +8,15 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use provisio_asl::{Definition, ExecutionStatus};
+use provisio_core::usecases::lifecycle::{DEFAULT_MOVER_GRACE_HOURS, LifecycleSettings};
 use provisio_local::auth::{DEFAULT_DEV_SECRET, DevAuth};
 use provisio_local::seed::Seed;
 use provisio_local::stack::substitutions;
 use provisio_local::{Config, LocalStack, Store};
+
+/// Local-only defaults, documented in the README; a deployment sets its own.
+const DEFAULT_SCIM_TOKEN: &str = "local-scim-token";
+const DEFAULT_HR_WEBHOOK_SECRET: &str = "local-hr-webhook-secret";
 
 /// How often the server looks whether a schedule is due on the virtual clock.
 const SCHEDULE_TICK: Duration = Duration::from_secs(1);
@@ -34,6 +39,15 @@ struct Cli {
     /// HS256 secret of dev tokens. The default is for local use only.
     #[arg(long, env = "PROVISIO_DEV_JWT_SECRET", default_value = DEFAULT_DEV_SECRET, hide_default_value = true, global = true)]
     jwt_secret: String,
+    /// Bearer token of SCIM clients (/scim/v2). The default is for local use only.
+    #[arg(long, env = "PROVISIO_SCIM_TOKEN", default_value = DEFAULT_SCIM_TOKEN, hide_default_value = true, global = true)]
+    scim_token: String,
+    /// HMAC secret HR systems sign POST /hr/events with. The default is for local use only.
+    #[arg(long, env = "PROVISIO_HR_WEBHOOK_SECRET", default_value = DEFAULT_HR_WEBHOOK_SECRET, hide_default_value = true, global = true)]
+    hr_webhook_secret: String,
+    /// How long a mover keeps access they are no longer eligible for.
+    #[arg(long, env = "PROVISIO_MOVER_GRACE_HOURS", default_value_t = DEFAULT_MOVER_GRACE_HOURS, global = true)]
+    mover_grace_hours: u32,
     /// Keep data in DynamoDB tables at this endpoint (e.g. a moto server) instead of memory; tables are
     /// created if missing, and the seed is loaded only into an empty catalog.
     #[arg(long, env = "PROVISIO_DYNAMODB_ENDPOINT", global = true)]
@@ -97,6 +111,11 @@ async fn stack(cli: &Cli) -> Result<Arc<LocalStack>, Box<dyn std::error::Error>>
     let config = Config {
         seed,
         jwt_secret: cli.jwt_secret.clone(),
+        scim_token: cli.scim_token.clone(),
+        hr_webhook_secret: cli.hr_webhook_secret.clone(),
+        lifecycle: LifecycleSettings {
+            mover_grace: chrono::Duration::hours(cli.mover_grace_hours.into()),
+        },
         connector_timeout: Duration::from_secs(10),
         store: match &cli.dynamodb_endpoint {
             Some(endpoint) => Store::DynamoDb {

@@ -10,6 +10,7 @@ use provisio_aws::{DynamoStores, TableNames, create_tables};
 use provisio_connectors::HttpConnectors;
 use provisio_core::names::{schedules, state_machines};
 use provisio_core::ports::{Clock, Connectors, EventBus, Ports, Workflow};
+use provisio_core::usecases::lifecycle::LifecycleSettings;
 use provisio_core::{Error, Result};
 use provisio_lambda::task::invoke_json;
 use provisio_memory::{MemoryStores, RecordingEventBus};
@@ -26,6 +27,7 @@ const FUNCTIONS: &[(&str, &str)] = &[
     ("ApprovalFunctionArn", "approval"),
     ("ProvisioningFunctionArn", "provisioning"),
     ("DeprovisioningFunctionArn", "deprovisioning"),
+    ("OffboardingFunctionArn", "offboarding"),
 ];
 
 /// The definitions shipped in statemachines/, compiled in so the binary runs from any directory.
@@ -37,6 +39,10 @@ const DEFINITIONS: &[(&str, &str)] = &[
     (
         state_machines::DEPROVISION,
         include_str!("../../../statemachines/deprovision.asl.json"),
+    ),
+    (
+        state_machines::OFFBOARDING,
+        include_str!("../../../statemachines/offboarding.asl.json"),
     ),
 ];
 
@@ -50,6 +56,11 @@ pub fn substitutions() -> HashMap<String, String> {
 pub struct Config {
     pub seed: Seed,
     pub jwt_secret: String,
+    /// The bearer token SCIM clients present.
+    pub scim_token: String,
+    /// The HMAC secret HR systems sign webhook events with.
+    pub hr_webhook_secret: String,
+    pub lifecycle: LifecycleSettings,
     pub connector_timeout: std::time::Duration,
     pub store: Store,
 }
@@ -104,6 +115,9 @@ pub struct LocalStack {
     pub clock: Arc<VirtualClock>,
     pub engine: Arc<Engine>,
     pub auth: DevAuth,
+    pub scim_token: String,
+    pub hr_webhook_secret: String,
+    pub lifecycle: LifecycleSettings,
 }
 
 impl LocalStack {
@@ -139,6 +153,9 @@ impl LocalStack {
             clock,
             engine,
             auth: DevAuth::new(&config.jwt_secret),
+            scim_token: config.scim_token,
+            hr_webhook_secret: config.hr_webhook_secret,
+            lifecycle: config.lifecycle,
         }))
     }
 }
@@ -220,6 +237,7 @@ impl TaskInvoker for LocalInvoker {
             "approval" => invoke_json(payload, |i| approval::handle(p, i)).await,
             "provisioning" => invoke_json(payload, |i| provisioning::handle(p, i)).await,
             "deprovisioning" => invoke_json(payload, |i| deprovisioning::handle(p, i)).await,
+            "offboarding" => invoke_json(payload, |i| offboarding::handle(p, i)).await,
             other => {
                 return Err(TaskFailure::new(
                     "Lambda.ResourceNotFoundException",
@@ -275,6 +293,10 @@ impl Workflow for LocalWorkflow {
 
     async fn start_deprovision(&self, execution_name: &str, input: Value) -> Result<()> {
         self.start(state_machines::DEPROVISION, execution_name, input)
+    }
+
+    async fn start_offboarding(&self, execution_name: &str, input: Value) -> Result<()> {
+        self.start(state_machines::OFFBOARDING, execution_name, input)
     }
 
     async fn complete_task(&self, task_token: &str, output: Value) -> Result<()> {

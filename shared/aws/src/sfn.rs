@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 pub struct StateMachineArns {
     pub fulfilment: String,
     pub deprovision: String,
+    pub offboarding: String,
 }
 
 /// The workflow port on Step Functions. Executions are named deterministically (fulfilment by request id), so
@@ -79,6 +80,11 @@ impl Workflow for StepFunctionsWorkflow {
 
     async fn start_deprovision(&self, execution_name: &str, input: Value) -> Result<()> {
         self.start(&self.arns.deprovision, execution_name, input)
+            .await
+    }
+
+    async fn start_offboarding(&self, execution_name: &str, input: Value) -> Result<()> {
+        self.start(&self.arns.offboarding, execution_name, input)
             .await
     }
 

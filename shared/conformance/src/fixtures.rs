@@ -24,6 +24,8 @@ pub(crate) fn identity(employee_id: &str) -> Identity {
         status: IdentityStatus::Active,
         groups: vec![],
         delegates: vec![],
+        last_change: None,
+        scim: None,
     }
 }
 

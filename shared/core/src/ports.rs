@@ -148,6 +148,9 @@ pub trait Workflow: Send + Sync {
     async fn start_fulfilment(&self, request_id: &str) -> Result<()>;
     /// Starts the deprovision state machine under a unique, deterministic execution name.
     async fn start_deprovision(&self, execution_name: &str, input: Value) -> Result<()>;
+    /// Starts the offboarding state machine (a leaver's holdings, requests and approvals) under a unique,
+    /// deterministic execution name.
+    async fn start_offboarding(&self, execution_name: &str, input: Value) -> Result<()>;
     async fn complete_task(&self, task_token: &str, output: Value) -> Result<()>;
     async fn fail_task(&self, task_token: &str, error: &str, cause: &str) -> Result<()>;
 }

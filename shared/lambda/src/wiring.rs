@@ -125,6 +125,7 @@ impl Settings {
                 let state_machines = StateMachineArns {
                     fulfilment: need(env::state_machine_arns::FULFILMENT),
                     deprovision: need(env::state_machine_arns::DEPROVISION),
+                    offboarding: need(env::state_machine_arns::OFFBOARDING),
                 };
                 let event_bus = need(env::EVENT_BUS_NAME);
                 if !missing.is_empty() {
@@ -272,8 +273,8 @@ mod tests {
         };
         assert_eq!(
             missing.len(),
-            10,
-            "7 tables, 2 state machines, the bus: {missing:?}"
+            11,
+            "7 tables, 3 state machines, the bus: {missing:?}"
         );
         assert!(!missing.contains(&env::tables::CATALOG));
         for name in [

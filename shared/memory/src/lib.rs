@@ -33,7 +33,7 @@ pub use identities::MemoryIdentities;
 pub use licenses::MemoryLicenses;
 pub use requests::MemoryRequests;
 pub use unavailable::Unavailable;
-pub use workflow::{CompletedTask, FailedTask, RecordingWorkflow, StartedDeprovision};
+pub use workflow::{CompletedTask, FailedTask, RecordingWorkflow, StartedExecution};
 
 /// Every store, kept as typed handles (e.g. to tamper with the audit log) and wired into [`Ports`] in one call.
 #[derive(Clone, Default)]

@@ -20,6 +20,10 @@ impl Workflow for Unavailable {
     async fn start_fulfilment(&self, _: &str) -> Result<()> {
         Err(self.error())
     }
+    async fn start_offboarding(&self, _: &str, _: Value) -> Result<()> {
+        Err(self.error())
+    }
+
     async fn start_deprovision(&self, _: &str, _: Value) -> Result<()> {
         Err(self.error())
     }

@@ -5,8 +5,9 @@ use serde_json::Value;
 
 use crate::locked::Locked;
 
+/// A deprovision or offboarding execution that was started.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StartedDeprovision {
+pub struct StartedExecution {
     pub execution_name: String,
     pub input: Value,
 }
@@ -24,6 +25,16 @@ pub struct FailedTask {
     pub cause: String,
 }
 
+/// Step Functions starts one execution per name; a repeated start is harmless.
+fn start_once(started: &mut Vec<StartedExecution>, execution_name: &str, input: Value) {
+    if !started.iter().any(|d| d.execution_name == execution_name) {
+        started.push(StartedExecution {
+            execution_name: execution_name.to_owned(),
+            input,
+        });
+    }
+}
+
 /// A workflow engine that runs nothing and records what it was asked to do.
 #[derive(Default)]
 pub struct RecordingWorkflow(Locked<Calls>);
@@ -31,7 +42,8 @@ pub struct RecordingWorkflow(Locked<Calls>);
 #[derive(Default)]
 struct Calls {
     fulfilments: Vec<String>,
-    deprovisions: Vec<StartedDeprovision>,
+    deprovisions: Vec<StartedExecution>,
+    offboardings: Vec<StartedExecution>,
     completed: Vec<CompletedTask>,
     failed: Vec<FailedTask>,
 }
@@ -43,8 +55,13 @@ impl RecordingWorkflow {
     }
 
     /// Deprovisions started, once per execution name, in start order.
-    pub fn deprovisions(&self) -> Vec<StartedDeprovision> {
+    pub fn deprovisions(&self) -> Vec<StartedExecution> {
         self.0.with(|calls| calls.deprovisions.clone())
+    }
+
+    /// Offboardings started, once per execution name, in start order.
+    pub fn offboardings(&self) -> Vec<StartedExecution> {
+        self.0.with(|calls| calls.offboardings.clone())
     }
 
     /// Every `complete_task` call, in order.
@@ -71,18 +88,14 @@ impl Workflow for RecordingWorkflow {
     }
 
     async fn start_deprovision(&self, execution_name: &str, input: Value) -> Result<()> {
-        self.0.with(|calls| {
-            if !calls
-                .deprovisions
-                .iter()
-                .any(|d| d.execution_name == execution_name)
-            {
-                calls.deprovisions.push(StartedDeprovision {
-                    execution_name: execution_name.to_owned(),
-                    input,
-                });
-            }
-        });
+        self.0
+            .with(|calls| start_once(&mut calls.deprovisions, execution_name, input));
+        Ok(())
+    }
+
+    async fn start_offboarding(&self, execution_name: &str, input: Value) -> Result<()> {
+        self.0
+            .with(|calls| start_once(&mut calls.offboardings, execution_name, input));
         Ok(())
     }
 
@@ -133,7 +146,7 @@ mod tests {
         assert_eq!(workflow.fulfilments(), ["req-1", "req-2"]);
         assert_eq!(
             workflow.deprovisions(),
-            [StartedDeprovision {
+            [StartedExecution {
                 execution_name: "dep-1".into(),
                 input: json!({"assignmentId": "E1.slack"})
             }]

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::Timestamp;
+use super::{ScimAccount, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -53,6 +53,32 @@ pub struct Identity {
     pub groups: Vec<String>,
     #[serde(default)]
     pub delegates: Vec<DelegateWindow>,
+    /// The last lifecycle change (HR event or SCIM write) applied: an older one never overwrites it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_change: Option<AppliedChange>,
+    /// What the identity provider manages of this identity over SCIM, if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scim: Option<ScimAccount>,
+}
+
+/// A lifecycle change applied to an identity, for ordering and for resuming one whose consequences failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AppliedChange {
+    pub change_id: String,
+    pub occurred_at: Timestamp,
+    /// While the change's consequences (birthright, revocations, offboarding) are not all done: the identity as
+    /// it was before, so a redelivery resumes from the same starting point. None once settled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settling_from: Option<Box<Previous>>,
+}
+
+/// The state an unsettled change started from (`None`: the identity did not exist).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Previous {
+    #[serde(default)]
+    pub identity: Option<Identity>,
 }
 
 impl Identity {

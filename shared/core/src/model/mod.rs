@@ -8,6 +8,7 @@ mod event;
 mod identity;
 mod license;
 mod request;
+mod scim;
 
 pub use approval::*;
 pub use assignment::*;
@@ -17,6 +18,7 @@ pub use event::*;
 pub use identity::*;
 pub use license::*;
 pub use request::*;
+pub use scim::*;
 
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
 

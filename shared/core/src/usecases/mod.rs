@@ -9,6 +9,8 @@ pub mod compliance;
 pub mod escalation;
 pub mod fulfilment;
 pub mod idempotency;
+pub mod lifecycle;
+pub mod offboarding;
 pub mod requests;
 
 use serde_json::Value;

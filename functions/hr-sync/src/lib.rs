@@ -1,0 +1,1 @@
+//! hr-sync: not built yet.

@@ -1,0 +1,1 @@
+//! hr-webhook: not built yet.

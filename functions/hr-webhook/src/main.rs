@@ -1,0 +1,3 @@
+//! Lambda entry point: wiring only. The behaviour lives in lib.rs.
+
+fn main() {}

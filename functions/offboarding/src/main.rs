@@ -1,0 +1,8 @@
+//! Lambda entry point: wiring only. The behaviour lives in lib.rs.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    provisio_lambda::runtime::init_tracing();
+    let ports = provisio_lambda::wiring::ports_from_env().await?;
+    provisio_lambda::runtime::run_task(|input| offboarding::handle(&ports, input)).await
+}
