@@ -19,6 +19,7 @@ fn main() {
         ("environment", "environment"),
         ("routes", "routes"),
         ("schedules", "schedules"),
+        ("queues", "queues"),
     ] {
         module_of(&mut out, module, &names[section]);
     }

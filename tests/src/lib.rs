@@ -392,6 +392,59 @@ impl Stack {
         r.body["items"].as_array().cloned().unwrap_or_default()
     }
 
+    /// Posts an HR event to `POST /hr/events`, signed as the HR system does at the stack's current time.
+    pub async fn post_hr_event(&self, event: &Value) -> Reply {
+        let body = event.to_string();
+        let t = self.stack.clock.now().timestamp();
+        let signature =
+            provisio_core::signature::sign(HR_WEBHOOK_SECRET.as_bytes(), t, body.as_bytes());
+        self.send(
+            "POST",
+            "/hr/events",
+            None,
+            Some(body.as_bytes()),
+            &[("x-provisio-signature", &signature)],
+        )
+        .await
+    }
+
+    /// Posts HR events one by one, each answered 202, then waits until hr-sync has handled all of them.
+    pub async fn hr_events(&self, events: &[Value]) {
+        for event in events {
+            let r = self.post_hr_event(event).await;
+            assert_eq!(r.status, 202, "HR event {event}: {:?}", r.body);
+        }
+        self.wait_hr_queue_idle().await;
+    }
+
+    /// Waits until the HR queue has nothing waiting or in flight; returns its state (incl. dead letters).
+    pub async fn wait_hr_queue_idle(&self) -> Value {
+        let start = std::time::Instant::now();
+        loop {
+            let r = self.send("GET", "/_local/queues/hr", None, None, &[]).await;
+            assert_eq!(r.status, 200);
+            if r.body["waiting"] == 0 && r.body["inFlight"] == 0 {
+                return r.body;
+            }
+            if start.elapsed() > WAIT {
+                panic!("the HR queue never drained: {:#}", r.body);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The identity as admins see it (`GET /admin/identities/{id}`); Null when unknown.
+    pub async fn identity(&self, employee_id: &str) -> Value {
+        let r = self
+            .call("E016", "GET", &format!("/admin/identities/{employee_id}"), None)
+            .await;
+        match r.status {
+            200 => r.body,
+            404 => Value::Null,
+            other => panic!("GET identity {employee_id}: {other} {:?}", r.body),
+        }
+    }
+
     pub async fn wait_assignment(
         &self,
         employee: &str,

@@ -29,6 +29,10 @@ export interface Names {
     readonly backend: string;
     readonly eventBusName: string;
     readonly connectorTimeoutMs: string;
+    readonly hrWebhookSecret: string;
+    readonly hrQueueUrl: string;
+    readonly moverGraceHours: string;
+    readonly scimToken: string;
     readonly tables: Record<string, string>;
     readonly stateMachineArns: Record<string, string>;
   };
@@ -36,7 +40,12 @@ export interface Names {
   readonly routes: Record<string, string[]>;
   /** Scheduled functions: EventBridge rules here, timers in the local stack. */
   readonly schedules: Record<string, { readonly function: string; readonly rateMinutes: number }>;
+  /** SQS queues: built here, emulated by the local stack, with the same settings. */
+  readonly queues: Record<string, { readonly maxReceiveCount: number }>;
 }
+
+/** names.json `environment` keys naming one variable (not the per-table and per-state-machine groups). */
+export type VariableKey = Exclude<keyof Names['environment'], 'tables' | 'stateMachineArns'>;
 
 /** Drops the `$comment` entries the shared JSON files carry for humans. */
 export function entries<T>(record: Record<string, T>): [string, T][] {

@@ -1,16 +1,40 @@
-// The declarative tables of the app: what each Lambda is sized at, what it may touch, and which
-// functions run on a schedule. Keys are cargo package names (= binary names, = functions/<name>).
+// The declarative tables of the app: what each Lambda is sized at, what it reads from its environment,
+// what it may touch, which queues feed which function, and which functions run on a schedule. Keys are
+// cargo package names (= binary names, = functions/<name>).
 import { Duration } from 'aws-cdk-lib';
-import { NAMES, entries, pascal, placeholders } from './config';
+import { NAMES, type VariableKey, entries, pascal, placeholders } from './config';
+
+/**
+ * Shared secrets: the stack creates each in Secrets Manager with a generated value (ops replace it with
+ * the one agreed with the other side) and passes it to the functions that name it in `variables` as a
+ * CloudFormation dynamic reference. Keys are names.json `environment` keys.
+ */
+export const SECRETS = {
+  hrWebhookSecret: 'HMAC-SHA256 key of the HR webhook signature, shared with the HR system',
+  scimToken: 'Bearer token of the SCIM 2.0 API, shared with the identity provider',
+} as const satisfies Partial<Record<VariableKey, string>>;
+export type SecretKey = keyof typeof SECRETS;
+
+/** names.json `environment` keys a function may read besides the store's; the stack supplies each value. */
+export type Variable = SecretKey | Extract<VariableKey, 'moverGraceHours'>;
 
 export interface FunctionSpec {
   readonly memoryMiB: number;
   readonly timeoutSeconds: number;
+  /**
+   * Whether it runs on the store wiring (shared/lambda `ports_from_env`) and so gets its variables:
+   * backend, tables, bus, state machine ARNs, connector timeout. Default true.
+   */
+  readonly store?: boolean;
+  readonly variables?: readonly Variable[];
 }
 
 // HTTP handlers and the store-only tasks answer in well under a second; provisioning and
 // deprovisioning call external connectors (bounded by PROVISIO_CONNECTOR_TIMEOUT_MS) and retry in ASL;
-// the sweeps work through every due task or holding in one invocation.
+// the sweeps work through every due task or holding in one invocation. hr-sync applies up to a batch
+// of ten lifecycle changes, each touching all holdings, requests and approvals of one person; scim applies
+// one synchronously, within the HTTP API's 30 s integration limit; offboarding tasks walk a leaver's
+// requests and approvals.
 export const FUNCTIONS = {
   intake: { memoryMiB: 256, timeoutSeconds: 10 },
   admin: { memoryMiB: 256, timeoutSeconds: 10 },
@@ -22,14 +46,52 @@ export const FUNCTIONS = {
   deprovisioning: { memoryMiB: 256, timeoutSeconds: 60 },
   escalation: { memoryMiB: 256, timeoutSeconds: 60 },
   compliance: { memoryMiB: 256, timeoutSeconds: 300 },
+  // Verifies a signature and queues the event: no store, so none of its variables or grants.
+  'hr-webhook': { memoryMiB: 256, timeoutSeconds: 10, store: false, variables: ['hrWebhookSecret'] },
+  'hr-sync': { memoryMiB: 256, timeoutSeconds: 60, variables: ['moverGraceHours'] },
+  offboarding: { memoryMiB: 256, timeoutSeconds: 60 },
+  scim: { memoryMiB: 256, timeoutSeconds: 30, variables: ['scimToken', 'moverGraceHours'] },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;
 export const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
 
+/** FUNCTIONS[name] with the optional fields visible (the `as const` literal types omit them). */
+export function functionSpec(name: FunctionName): FunctionSpec {
+  return FUNCTIONS[name];
+}
+
+export interface QueueSpec {
+  /** The function an SQS event source feeds, with partial batch responses. */
+  readonly consumer: FunctionName;
+  readonly batchSize: number;
+  /** names.json `environment` key of its URL, set on the functions that may send to it (ACCESS `send`). */
+  readonly urlVariable: VariableKey;
+  /** Receives before a message moves to the queue's dead-letter queue (names.json `queues`). */
+  readonly maxReceiveCount: number;
+}
+
+// How the names.json queues are wired here. HR events, FIFO per employee: hr-sync applies up to ten
+// at a time and reports the failed ones, so that only those come back.
+const QUEUE_WIRING = {
+  hr: { consumer: 'hr-sync', batchSize: 10, urlVariable: 'hrQueueUrl' },
+} as const satisfies Record<string, Omit<QueueSpec, 'maxReceiveCount'>>;
+export type QueueKey = keyof typeof QUEUE_WIRING;
+
+/** names.json `queues` with their wiring; the stack builds each with a dead-letter queue and its alarm. */
+export const QUEUES = Object.fromEntries(
+  entries(NAMES.queues).map(([key, q]) => {
+    if (!(key in QUEUE_WIRING)) throw new Error(`names.json queue ${key}: no consumer in lib/functions.ts QUEUE_WIRING`);
+    return [key, { ...QUEUE_WIRING[key as QueueKey], maxReceiveCount: q.maxReceiveCount }];
+  }),
+) as Record<QueueKey, QueueSpec>;
+for (const key of Object.keys(QUEUE_WIRING)) {
+  if (!(key in QUEUES)) throw new Error(`lib/functions.ts QUEUE_WIRING.${key}: no such queue in names.json queues`);
+}
+
 /**
  * Least privilege per function. Tables and state machines are the logical names of
- * shared/names.json; the stack refuses a name that is not there.
+ * shared/names.json, queues the keys of QUEUES; the stack refuses a name that is not there.
  */
 export interface Access {
   /** Tables read (GetItem, Query, Scan, BatchGetItem, ConditionCheckItem, DescribeTable). */
@@ -42,6 +104,8 @@ export interface Access {
   readonly taskResponse?: readonly string[];
   /** events:PutEvents on the Provisio bus. */
   readonly putEvents?: boolean;
+  /** Queues it sends to (sqs:SendMessage only); it gets their URL in its environment. */
+  readonly send?: readonly QueueKey[];
 }
 
 export const ACCESS: Record<FunctionName, Access> = {
@@ -107,6 +171,40 @@ export const ACCESS: Record<FunctionName, Access> = {
   compliance: {
     read: ['assignments'],
     start: ['deprovision'],
+  },
+  // Queues the verified event; hr-sync applies it.
+  'hr-webhook': {
+    send: ['hr'],
+  },
+  // Joiner/mover/leaver/leave: updates the identity; opens birthright requests (stored, then fulfilment
+  // started); re-routes pending approvals on a manager change (closing a task fails its waiting
+  // fulfilment token); schedules and cancels a mover's revocations on assignments; starts deprovision
+  // (revocations due now) and offboarding (leavers); claims each HR event once (idempotency). Consumes
+  // the HR queue (QUEUES). Declared from the design: re-trace against the Rust code once it lands.
+  'hr-sync': {
+    read: ['catalog'],
+    readWrite: ['identities', 'requests', 'approvals', 'assignments', 'audit', 'idempotency'],
+    start: ['fulfilment', 'deprovision', 'offboarding'],
+    taskResponse: ['fulfilment'],
+    putEvents: true,
+  },
+  // Tasks of the offboarding state machine: checks the leaver, cancels their pending requests (failing
+  // the waiting fulfilment tokens), hands their approval tasks over (reading the request, its pinned
+  // item and the successor's identity), lists their holdings (the deprovisioning function revokes them)
+  // and opens device returns, each once per grant (claimed in idempotency).
+  offboarding: {
+    read: ['identities', 'catalog', 'assignments'],
+    readWrite: ['requests', 'approvals', 'audit', 'idempotency'],
+    taskResponse: ['fulfilment'],
+    putEvents: true,
+  },
+  // The same lifecycle changes as hr-sync, applied synchronously from SCIM writes.
+  scim: {
+    read: ['catalog'],
+    readWrite: ['identities', 'requests', 'approvals', 'assignments', 'audit', 'idempotency'],
+    start: ['fulfilment', 'deprovision', 'offboarding'],
+    taskResponse: ['fulfilment'],
+    putEvents: true,
   },
 };
 

@@ -1,10 +1,10 @@
 // The whole Provisio deployment: tables, Lambdas, state machines, HTTP API, bus, schedules, HR queue,
-// alarms.
+// shared secrets, alarms.
 // Names come from shared/names.json, key schemas from shared/tables.json, sizes and permissions from
 // lib/functions.ts; this file only wires them together.
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -17,7 +17,9 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -30,6 +32,7 @@ import {
   TABLES,
   TABLE_KEYS,
   type KeyAttribute,
+  type VariableKey,
   aslFiles,
   aslPath,
   entries,
@@ -41,9 +44,15 @@ import {
   FUNCTIONS,
   FUNCTION_NAMES,
   type FunctionName,
+  QUEUES,
+  type QueueKey,
   SCHEDULES,
+  SECRETS,
   type ScheduleSpec,
+  type SecretKey,
+  type Variable,
   arnPlaceholder,
+  functionSpec,
   taskFunctionsOf,
 } from './functions';
 import type { Settings } from './settings';
@@ -59,6 +68,9 @@ const MAX_CONNECTOR_TIMEOUT_MS = 10_000;
 // later delivery would overlap the next run) within EventBridge's limits of 1 minute to 24 hours.
 const SCHEDULE_RETRY_ATTEMPTS = 3;
 const MAX_EVENT_AGE_LIMITS = { min: Duration.minutes(1), max: Duration.hours(24) };
+// AWS guidance for SQS event sources: visibility timeout at least six times the function timeout, so
+// that a message is not received again while the poller still retries a throttled invocation.
+const VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT = 6;
 
 export interface ProvisioStackProps extends StackProps {
   readonly settings: Settings;
@@ -71,8 +83,8 @@ export class ProvisioStack extends Stack {
   readonly stateMachines: Record<string, sfn.StateMachine> = {};
   /** Functions each state machine invokes, from the placeholders of its ASL file. */
   readonly taskFunctions: Record<string, FunctionName[]> = {};
-  /** Routes without JWT (names.json routes.public), keyed by route key. */
-  readonly publicRoutes: Record<string, apigw.HttpRoute> = {};
+  /** Routes without JWT (names.json routes.public) and the function serving each, keyed by route key. */
+  readonly publicRoutes: Record<string, { readonly route: apigw.HttpRoute; readonly function: FunctionName }> = {};
   /** EventBridge schedule rules and the dead-letter queues of their targets, keyed like SCHEDULES. */
   readonly schedules: Record<string, events.Rule> = {};
   readonly scheduleDeadLetterQueues: Record<string, sqs.Queue> = {};
@@ -81,6 +93,10 @@ export class ProvisioStack extends Stack {
   readonly apiStage: apigw.HttpStage;
   readonly hrQueue: sqs.Queue;
   readonly hrDeadLetterQueue: sqs.Queue;
+  /** The queues of QUEUES (the HR queue is the only one). */
+  readonly queues: Record<QueueKey, sqs.Queue>;
+  /** Shared secrets (SECRETS), keyed by names.json environment key. */
+  readonly secrets = {} as Record<SecretKey, secretsmanager.Secret>;
   readonly alarmTopic: sns.Topic;
 
   constructor(scope: Construct, id: string, props: ProvisioStackProps) {
@@ -96,21 +112,9 @@ export class ProvisioStack extends Stack {
       retention: Duration.days(30),
     });
 
-    // State machine ARNs are built from their names: functions need them in env and the state
-    // machines need the function ARNs, so referencing the constructs both ways would be a cycle.
-    const stateMachineArns = Object.fromEntries(
-      STATE_MACHINE_KEYS.map((key) => [key, this.stateMachineArn(key)]),
-    );
-    for (const name of FUNCTION_NAMES) {
-      this.functions[name] = this.rustFunction(name, stateMachineArns);
-      this.grantAccess(name, stateMachineArns);
+    for (const [key, description] of Object.entries(SECRETS)) {
+      this.secrets[key as SecretKey] = this.secret(key as SecretKey, description);
     }
-
-    this.checkEveryAslFileIsDeployed();
-    for (const key of STATE_MACHINE_KEYS) this.stateMachines[key] = this.stateMachine(key);
-
-    [this.api, this.apiStage] = this.httpApi();
-    for (const [key, spec] of Object.entries(SCHEDULES)) this.schedule(key, spec);
 
     this.hrDeadLetterQueue = new sqs.Queue(this, 'HrEventsDeadLetterQueue', {
       queueName: this.physicalName('provisio-hr-events-dlq.fifo'),
@@ -121,17 +125,44 @@ export class ProvisioStack extends Stack {
       removalPolicy: this.settings.removalPolicy,
     });
     // FIFO grouped per employee; the webhook sets MessageDeduplicationId = HR eventId, so
-    // content-based dedup stays off. Consumers (hr-sync) come later: keep events the maximum 14 days.
+    // content-based dedup stays off. Kept the maximum 14 days: an hr-sync outage loses no event.
+    const hr = QUEUES.hr;
     this.hrQueue = new sqs.Queue(this, 'HrEventsQueue', {
       queueName: this.physicalName('provisio-hr-events.fifo'),
       fifo: true,
       contentBasedDeduplication: false,
       retentionPeriod: Duration.days(14),
-      deadLetterQueue: { queue: this.hrDeadLetterQueue, maxReceiveCount: 5 },
+      visibilityTimeout: Duration.seconds(
+        VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT * FUNCTIONS[hr.consumer].timeoutSeconds,
+      ),
+      deadLetterQueue: { queue: this.hrDeadLetterQueue, maxReceiveCount: hr.maxReceiveCount },
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       removalPolicy: this.settings.removalPolicy,
     });
+    this.queues = { hr: this.hrQueue };
+
+    // State machine ARNs are built from their names: functions need them in env and the state
+    // machines need the function ARNs, so referencing the constructs both ways would be a cycle.
+    const stateMachineArns = Object.fromEntries(
+      STATE_MACHINE_KEYS.map((key) => [key, this.stateMachineArn(key)]),
+    );
+    for (const name of FUNCTION_NAMES) {
+      this.functions[name] = this.rustFunction(name, stateMachineArns);
+      this.grantAccess(name, stateMachineArns);
+    }
+    for (const [key, spec] of Object.entries(QUEUES)) {
+      // Partial batch responses: only the failed messages of a batch are received again.
+      this.functions[spec.consumer].addEventSource(
+        new SqsEventSource(this.queues[key as QueueKey], { batchSize: spec.batchSize, reportBatchItemFailures: true }),
+      );
+    }
+
+    this.checkEveryAslFileIsDeployed();
+    for (const key of STATE_MACHINE_KEYS) this.stateMachines[key] = this.stateMachine(key);
+
+    [this.api, this.apiStage] = this.httpApi();
+    for (const [key, spec] of Object.entries(SCHEDULES)) this.schedule(key, spec);
 
     this.alarmTopic = this.alarms();
     this.outputs();
@@ -168,6 +199,22 @@ export class ProvisioStack extends Stack {
     return table;
   }
 
+  /**
+   * A generated shared secret. Functions get it as a dynamic reference that CloudFormation resolves at
+   * deploy time, so the value is never in the template and the function needs no secretsmanager grant;
+   * a replaced value reaches them by a deploy with its version id (Settings.secretVersionIds).
+   */
+  private secret(key: SecretKey, description: string): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, pascal(key), {
+      secretName: this.physicalName(`provisio-${kebab(key)}`),
+      description: `Provisio: ${description}`,
+      // Letters and digits only: it travels in HTTP headers and the HR system's or IdP's settings.
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: this.settings.removalPolicy,
+    });
+    return secret;
+  }
+
   private stateMachineName(key: string): string {
     return this.physicalName(NAMES.stateMachines[key]);
   }
@@ -183,7 +230,7 @@ export class ProvisioStack extends Stack {
 
   /** The one Lambda factory: every Provisio binary is built from the workspace by cargo lambda. */
   private rustFunction(name: FunctionName, stateMachineArns: Record<string, string>): lambda.Function {
-    const spec = FUNCTIONS[name];
+    const spec = functionSpec(name);
     const id = pascal(name);
     const functionName = this.physicalName(`provisio-${name}`);
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
@@ -209,7 +256,7 @@ export class ProvisioStack extends Stack {
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       role,
-      environment: this.functionEnvironment(spec.timeoutSeconds, stateMachineArns),
+      environment: this.functionEnvironment(name, stateMachineArns),
     });
     if (fn.runtime.name !== RUST_RUNTIME) {
       throw new Error(`${name}: expected runtime ${RUST_RUNTIME}, cargo-lambda-cdk chose ${fn.runtime.name}`);
@@ -217,32 +264,54 @@ export class ProvisioStack extends Stack {
     return fn;
   }
 
-  /** Environment every function reads at start-up (shared/lambda wiring), keyed by names.json. */
-  private functionEnvironment(timeoutSeconds: number, stateMachineArns: Record<string, string>): Record<string, string> {
+  /**
+   * Environment a function reads at start-up, keyed by names.json: the store wiring's (shared/lambda)
+   * unless it opts out, the URLs of the queues it sends to, and its own `variables`.
+   */
+  private functionEnvironment(name: FunctionName, stateMachineArns: Record<string, string>): Record<string, string> {
+    const spec = functionSpec(name);
     const env = NAMES.environment;
-    const variables: Record<string, string> = {
-      RUST_LOG: 'info',
-      [env.backend]: 'dynamodb',
-      [env.eventBusName]: this.bus.eventBusName,
-      [env.connectorTimeoutMs]: String(Math.min(MAX_CONNECTOR_TIMEOUT_MS, (timeoutSeconds * 1000) / 2)),
-    };
-    for (const [key, variable] of entries(env.tables)) {
-      const table = this.tables[key];
-      if (!table) throw new Error(`names.json environment.tables.${key} has no table in names.json tables`);
-      variables[variable] = table.tableName;
+    const variables: Record<string, string> = { RUST_LOG: 'info' };
+    if (spec.store ?? true) {
+      variables[env.backend] = 'dynamodb';
+      variables[env.eventBusName] = this.bus.eventBusName;
+      variables[env.connectorTimeoutMs] = String(Math.min(MAX_CONNECTOR_TIMEOUT_MS, (spec.timeoutSeconds * 1000) / 2));
+      for (const [key, variable] of entries(env.tables)) {
+        const table = this.tables[key];
+        if (!table) throw new Error(`names.json environment.tables.${key} has no table in names.json tables`);
+        variables[variable] = table.tableName;
+      }
+      for (const [key, variable] of entries(env.stateMachineArns)) {
+        const arn = stateMachineArns[key];
+        if (!arn) throw new Error(`names.json environment.stateMachineArns.${key} has no state machine`);
+        variables[variable] = arn;
+      }
     }
-    for (const [key, variable] of entries(env.stateMachineArns)) {
-      const arn = stateMachineArns[key];
-      if (!arn) throw new Error(`names.json environment.stateMachineArns.${key} has no state machine`);
-      variables[variable] = arn;
+    for (const key of ACCESS[name].send ?? []) {
+      const queue = this.queues[key];
+      if (!queue) throw new Error(`ACCESS.${name}: unknown queue "${key}" (QUEUES)`);
+      variables[variableName(QUEUES[key].urlVariable)] = queue.queueUrl;
     }
+    for (const key of spec.variables ?? []) variables[variableName(key)] = this.variableValue(key);
     return variables;
+  }
+
+  private variableValue(key: Variable): string {
+    if (key === 'moverGraceHours') return String(this.settings.moverGraceHours);
+    // A CloudFormation dynamic reference ({{resolve:secretsmanager:...}}), never the value.
+    return SecretValue.secretsManager(this.secrets[key].secretArn, {
+      versionId: this.settings.secretVersionIds[key],
+    }).unsafeUnwrap();
   }
 
   /** Applies the ACCESS row of a function through grants. */
   private grantAccess(name: FunctionName, stateMachineArns: Record<string, string>): void {
     const fn = this.functions[name];
     const access = ACCESS[name];
+    const usesStore = [access.read, access.readWrite, access.start, access.taskResponse].some((keys) => keys?.length);
+    if (!(functionSpec(name).store ?? true) && (usesStore || access.putEvents)) {
+      throw new Error(`ACCESS.${name} grants store access, but FUNCTIONS.${name}.store is false (no store environment)`);
+    }
     const table = (key: string) => {
       const found = this.tables[key];
       if (!found) throw new Error(`ACCESS.${name}: unknown table "${key}" (names.json tables)`);
@@ -272,6 +341,12 @@ export class ProvisioStack extends Stack {
       });
     }
     if (access.putEvents) this.bus.grantPutEventsTo(fn);
+    for (const key of access.send ?? []) {
+      // SendMessage alone (grantSendMessages adds GetQueueAttributes and GetQueueUrl): the URL is in env.
+      const queue = this.queues[key];
+      iam.Grant.addToPrincipal({ grantee: fn, actions: ['sqs:SendMessage'], resourceArns: [queue.queueArn] });
+      queue.encryptionMasterKey?.grant(fn, 'kms:GenerateDataKey', 'kms:Decrypt');
+    }
   }
 
   private checkEveryAslFileIsDeployed(): void {
@@ -309,12 +384,15 @@ export class ProvisioStack extends Stack {
       tracingEnabled: true,
     });
     // Unqualified ARNs only: the ASL invokes $LATEST, so no "<arn>:*" wildcard as grantInvoke adds.
-    stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['lambda:InvokeFunction'],
-        resources: [...new Set(tasks)].map((task) => this.functions[task].functionArn),
-      }),
-    );
+    // (A definition invoking no function gets no statement: IAM refuses one without resources.)
+    if (tasks.length) {
+      stateMachine.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: [...new Set(tasks)].map((task) => this.functions[task].functionArn),
+        }),
+      );
+    }
     return stateMachine;
   }
 
@@ -399,7 +477,7 @@ export class ProvisioStack extends Stack {
           integration,
           authorizer: isPublic ? new apigw.HttpNoneAuthorizer() : jwt,
         });
-        if (isPublic) this.publicRoutes[routeKey] = route;
+        if (isPublic) this.publicRoutes[routeKey] = { route, function: name as FunctionName };
         mapped.add(routeKey);
       }
     }
@@ -486,6 +564,12 @@ export class ProvisioStack extends Stack {
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
     new CfnOutput(this, 'HrQueueUrl', { value: this.hrQueue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+    for (const [key, secret] of Object.entries(this.secrets)) {
+      new CfnOutput(this, `${pascal(key)}Arn`, {
+        value: secret.secretArn,
+        description: `Secrets Manager secret ${NAMES.environment[key as SecretKey]}: ${SECRETS[key as SecretKey]}`,
+      });
+    }
     for (const [key, stateMachine] of Object.entries(this.stateMachines)) {
       new CfnOutput(this, `${pascal(key)}StateMachineArn`, { value: stateMachine.stateMachineArn });
     }
@@ -493,6 +577,13 @@ export class ProvisioStack extends Stack {
       new CfnOutput(this, `${pascal(key)}TableName`, { value: table.tableName });
     }
   }
+}
+
+/** The variable a names.json `environment` key names ("hrQueueUrl" -> "PROVISIO_HR_QUEUE_URL"). */
+function variableName(key: VariableKey): string {
+  const variable = NAMES.environment[key];
+  if (typeof variable !== 'string') throw new Error(`names.json environment.${key} is missing`);
+  return variable;
 }
 
 function attribute(key: KeyAttribute): dynamodb.Attribute {

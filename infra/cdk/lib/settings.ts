@@ -2,6 +2,7 @@
 // missing value fails synth with a message saying what to pass.
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
+import { SECRETS, type SecretKey } from './functions';
 
 export interface Settings {
   /** Prepended to every physical name (tables, bus, queues, state machines, functions). */
@@ -9,7 +10,18 @@ export interface Settings {
   readonly removalPolicy: RemovalPolicy;
   readonly jwtIssuer: string;
   readonly jwtAudience: string[];
+  /** PROVISIO_MOVER_GRACE_HOURS: how long a mover keeps access the new position no longer grants. */
+  readonly moverGraceHours: number;
+  /**
+   * Secrets Manager version id per secret (context `<key>VersionId`), or undefined for the current
+   * version. CloudFormation resolves a dynamic reference only when the reference itself changes, so a
+   * replaced secret value reaches the functions by deploying with its new version id.
+   */
+  readonly secretVersionIds: Record<SecretKey, string | undefined>;
 }
+
+// The Rust default (DEFAULT_MOVER_GRACE_HOURS, one week), set explicitly so the deployed value is visible.
+const DEFAULT_MOVER_GRACE_HOURS = 168;
 
 const REMOVAL_POLICIES: Record<string, RemovalPolicy> = {
   retain: RemovalPolicy.RETAIN,
@@ -50,5 +62,20 @@ export function readSettings(node: Node): Settings {
     .split(',')
     .map((a) => a.trim())
     .filter((a) => a !== '');
-  return { namePrefix, removalPolicy, jwtIssuer, jwtAudience };
+  const graceText = text(node, 'moverGraceHours') ?? String(DEFAULT_MOVER_GRACE_HOURS);
+  if (!/^[0-9]{1,6}$/.test(graceText)) {
+    throw new Error(`CDK context "moverGraceHours"="${graceText}" must be a whole number of hours`);
+  }
+  const moverGraceHours = Number(graceText);
+  const secretVersionIds = {} as Record<SecretKey, string | undefined>;
+  for (const key of Object.keys(SECRETS) as SecretKey[]) {
+    const contextKey = `${key}VersionId`;
+    const versionId = text(node, contextKey) || undefined;
+    // Secrets Manager version ids: 32 to 64 characters (UUIDs when Secrets Manager makes them).
+    if (versionId !== undefined && !/^[A-Za-z0-9-]{32,64}$/.test(versionId)) {
+      throw new Error(`CDK context "${contextKey}"="${versionId}" is not a Secrets Manager version id`);
+    }
+    secretVersionIds[key] = versionId;
+  }
+  return { namePrefix, removalPolicy, jwtIssuer, jwtAudience, moverGraceHours, secretVersionIds };
 }

@@ -28,6 +28,19 @@ describe('HTTP API', () => {
     assert.deepEqual(routes.map((r) => r.RouteKey).sort(), expected);
   });
 
+  test('the routes without an authorizer are exactly names.json routes.public', () => {
+    const open = routes.filter((r) => r.AuthorizationType !== 'JWT' || r.AuthorizerId === undefined);
+    assert.deepEqual(open.map((r) => r.RouteKey).sort(), [...publicRoutes].sort());
+    assert.deepEqual(Object.keys(stack.publicRoutes).sort(), [...publicRoutes].sort());
+  });
+
+  test('the HR webhook and every SCIM route are public (their functions authenticate the caller)', () => {
+    for (const routeKey of [...NAMES.routes.hrWebhook, ...NAMES.routes.scim]) {
+      assert.ok(publicRoutes.has(routeKey), routeKey);
+      assert.ok(routeKey.includes(' /scim/v2/') || routeKey === 'POST /hr/events', routeKey);
+    }
+  });
+
   for (const [routesKey, keys] of served) {
     const fn = kebab(routesKey) as FunctionName;
     for (const routeKey of keys) {
@@ -97,6 +110,16 @@ describe('settings', () => {
 
   test('namePrefix must be a short physical-name prefix', () => {
     assert.throws(() => synth({ namePrefix: 'has space' }), /"namePrefix"="has space"/);
+  });
+
+  test('moverGraceHours must be a whole number of hours', () => {
+    for (const bad of ['-1', '1.5', 'week']) {
+      assert.throws(() => synth({ moverGraceHours: bad }), new RegExp(`"moverGraceHours"="${bad}" must be a whole number`));
+    }
+  });
+
+  test('a secret version id must look like one', () => {
+    assert.throws(() => synth({ scimTokenVersionId: 'AWSCURRENT' }), /"scimTokenVersionId"="AWSCURRENT" is not a Secrets Manager version id/);
   });
 });
 

@@ -1,12 +1,22 @@
-// Lambdas: one factory, ARM64 on provided.al2023, sizes from lib/functions.ts, full environment,
-// and IAM exactly as the ACCESS table says.
+// Lambdas: one factory, ARM64 on provided.al2023, sizes from lib/functions.ts, the environment each
+// declares, and IAM exactly as the ACCESS and QUEUES tables say.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CfnPolicy } from 'aws-cdk-lib/aws-iam';
 import { NAMES, REPO_ROOT, TABLES, entries, kebab } from '../lib/config';
-import { ACCESS, FUNCTIONS, FUNCTION_NAMES, type FunctionName, SCHEDULES } from '../lib/functions';
+import {
+  ACCESS,
+  FUNCTIONS,
+  FUNCTION_NAMES,
+  type FunctionName,
+  QUEUES,
+  type QueueKey,
+  SCHEDULES,
+  SECRETS,
+  functionSpec,
+} from '../lib/functions';
 import { RUST_RUNTIME } from '../lib/provisio-stack';
 import { type Json, asArray, getAtt, logicalId, ref, resourcesOfType, synth } from './helpers';
 
@@ -20,18 +30,40 @@ function statements(name: FunctionName): Json[] {
   return stack.resolve(policy.policyDocument).Statement;
 }
 
+/** "action resource" pairs of a function's statements whose actions start with `prefix`, sorted. */
+function grants(name: FunctionName, prefix: string): string[] {
+  return statements(name)
+    .flatMap((s) => asArray<string>(s.Action).flatMap((a) => asArray<Json>(s.Resource).map((r) => `${a} ${JSON.stringify(r)}`)))
+    .filter((pair) => pair.startsWith(prefix))
+    .sort();
+}
+
+/** Queues a function consumes (QUEUES consumer). */
+const consumedBy = (name: FunctionName) =>
+  (Object.keys(QUEUES) as QueueKey[]).filter((key) => QUEUES[key].consumer === name);
+
+// What the SQS event source needs of its queue (SqsEventSource grants exactly these).
+const CONSUME_ACTIONS = [
+  'sqs:ChangeMessageVisibility',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+  'sqs:GetQueueUrl',
+  'sqs:ReceiveMessage',
+];
+
 describe('functions', () => {
   test('there is one Lambda per FUNCTIONS entry, nothing else', () => {
     assert.equal(resourcesOfType(template, 'AWS::Lambda::Function').length, FUNCTION_NAMES.length);
   });
 
-  test('every function has a trigger: an HTTP route, a state machine task or a schedule', () => {
+  test('every function has a trigger: an HTTP route, a state machine task, a schedule or a queue', () => {
     const triggered = new Set<string>([
       ...entries(NAMES.routes)
         .filter(([key]) => key !== 'public')
         .map(([key]) => kebab(key)),
       ...Object.values(stack.taskFunctions).flat(),
       ...Object.values(SCHEDULES).map((schedule) => schedule.function),
+      ...Object.values(QUEUES).map((queue) => queue.consumer),
     ]);
     assert.deepEqual(FUNCTION_NAMES.filter((name) => !triggered.has(name)), []);
   });
@@ -73,28 +105,46 @@ describe('functions', () => {
       ]);
     });
 
-    test(`${name}: environment has every variable of names.json`, () => {
+    test(`${name}: environment is the store's${functionSpec(name).store === false ? ' (opted out)' : ''}, its queues' URLs and its variables`, () => {
+      const spec = functionSpec(name);
       const env = functionResource(name).Properties.Environment.Variables;
       const names = NAMES.environment;
       assert.equal(env.RUST_LOG, 'info');
-      assert.equal(env[names.backend], 'dynamodb');
-      assert.deepEqual(env[names.eventBusName], ref(stack.bus));
-      assert.match(env[names.connectorTimeoutMs], /^[1-9][0-9]*$/);
-      assert.ok(Number(env[names.connectorTimeoutMs]) < FUNCTIONS[name].timeoutSeconds * 1000);
-      for (const [key, variable] of entries(names.tables)) assert.deepEqual(env[variable], ref(stack.tables[key]));
-      for (const [key, variable] of entries(names.stateMachineArns)) {
-        const arn = JSON.stringify(env[variable]);
-        assert.ok(arn.includes(`":states:"`) && arn.endsWith(`":stateMachine:${NAMES.stateMachines[key]}"]]}`), arn);
+      const expected = ['RUST_LOG'];
+      if (spec.store ?? true) {
+        assert.equal(env[names.backend], 'dynamodb');
+        assert.deepEqual(env[names.eventBusName], ref(stack.bus));
+        assert.match(env[names.connectorTimeoutMs], /^[1-9][0-9]*$/);
+        assert.ok(Number(env[names.connectorTimeoutMs]) < spec.timeoutSeconds * 1000);
+        for (const [key, variable] of entries(names.tables)) assert.deepEqual(env[variable], ref(stack.tables[key]));
+        // Every state machine of names.json: the Rust wiring requires all of them.
+        assert.deepEqual(
+          entries(names.stateMachineArns).map(([key]) => key).sort(),
+          entries(NAMES.stateMachines).map(([key]) => key).sort(),
+        );
+        for (const [key, variable] of entries(names.stateMachineArns)) {
+          const arn = JSON.stringify(env[variable]);
+          assert.ok(arn.includes(`":states:"`) && arn.endsWith(`":stateMachine:${NAMES.stateMachines[key]}"]]}`), arn);
+        }
+        expected.push(
+          names.backend,
+          names.eventBusName,
+          names.connectorTimeoutMs,
+          ...entries(names.tables).map(([, v]) => v),
+          ...entries(names.stateMachineArns).map(([, v]) => v),
+        );
       }
-      const expected = [
-        'RUST_LOG',
-        names.backend,
-        names.eventBusName,
-        names.connectorTimeoutMs,
-        ...entries(names.tables).map(([, v]) => v),
-        ...entries(names.stateMachineArns).map(([, v]) => v),
-      ].sort();
-      assert.deepEqual(Object.keys(env).sort(), expected);
+      for (const key of ACCESS[name].send ?? []) {
+        const variable = names[QUEUES[key].urlVariable];
+        assert.deepEqual(env[variable], ref(stack.queues[key]));
+        expected.push(variable);
+      }
+      for (const key of spec.variables ?? []) {
+        if (key === 'moverGraceHours') assert.equal(env[names[key]], '168');
+        else assert.match(JSON.stringify(env[names[key]]), /\{\{resolve:secretsmanager:/);
+        expected.push(names[key]);
+      }
+      assert.deepEqual(Object.keys(env).sort(), expected.sort());
     });
 
     test(`${name}: IAM is exactly its ACCESS row`, () => {
@@ -127,10 +177,21 @@ describe('functions', () => {
       const putEvents = all.filter((s) => asArray<string>(s.Action).includes('events:PutEvents'));
       assert.deepEqual(putEvents.map((s) => s.Resource), access.putEvents ? [getAtt(stack.bus)] : []);
 
+      const queueArn = (key: QueueKey) => JSON.stringify(getAtt(stack.queues[key]));
+      assert.deepEqual(
+        grants(name, 'sqs:'),
+        [
+          ...(access.send ?? []).map((key) => `sqs:SendMessage ${queueArn(key)}`),
+          ...consumedBy(name).flatMap((key) => CONSUME_ACTIONS.map((action) => `${action} ${queueArn(key)}`)),
+        ].sort(),
+      );
+
       const services = new Set(all.flatMap((s) => asArray<string>(s.Action)).map((a) => a.split(':')[0]));
-      const expected = ['dynamodb', 'logs', 'xray'];
+      const expected = ['logs', 'xray'];
+      if (access.read?.length || access.readWrite?.length) expected.push('dynamodb');
       if (access.putEvents) expected.push('events');
       if (access.start?.length || access.taskResponse?.length) expected.push('states');
+      if (access.send?.length || consumedBy(name).length) expected.push('sqs');
       assert.deepEqual([...services].sort(), expected.sort());
     });
 
@@ -145,6 +206,33 @@ describe('functions', () => {
       }
     });
   }
+
+  test('hr-webhook: sqs:SendMessage on the HR queue is all it may do besides logs and X-Ray; no store in env', () => {
+    assert.deepEqual(grants('hr-webhook', 'sqs:'), [`sqs:SendMessage ${JSON.stringify(getAtt(stack.hrQueue))}`]);
+    const others = statements('hr-webhook')
+      .flatMap((s) => asArray<string>(s.Action))
+      .filter((a) => !/^(logs|xray|sqs):/.test(a));
+    assert.deepEqual(others, []);
+    const env = functionResource('hr-webhook').Properties.Environment.Variables;
+    assert.deepEqual(Object.keys(env).sort(), ['RUST_LOG', NAMES.environment.hrQueueUrl, NAMES.environment.hrWebhookSecret].sort());
+  });
+
+  test('every names.json environment variable is set on some function', () => {
+    const set = new Set(FUNCTION_NAMES.flatMap((name) => Object.keys(functionResource(name).Properties.Environment.Variables)));
+    const { tables, stateMachineArns, ...single } = NAMES.environment;
+    const variables = [...entries(single), ...entries(tables), ...entries(stateMachineArns)].map(([, v]) => v as string);
+    assert.deepEqual(variables.filter((v) => !set.has(v)), []);
+  });
+
+  test('the secret variables are exactly SECRETS, and only the functions naming them get them', () => {
+    for (const name of FUNCTION_NAMES) {
+      const env = functionResource(name).Properties.Environment.Variables;
+      for (const key of Object.keys(SECRETS) as (keyof typeof SECRETS)[]) {
+        const named = (functionSpec(name).variables ?? []).includes(key);
+        assert.equal(NAMES.environment[key] in env, named, `${name} ${key}`);
+      }
+    }
+  });
 
   test('function roles carry no managed policy (no AWSLambdaBasicExecutionRole)', () => {
     for (const name of FUNCTION_NAMES) {

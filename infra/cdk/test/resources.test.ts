@@ -1,11 +1,11 @@
-// Tables, event bus, HR queue, alarms, outputs, and the namePrefix/removalPolicy contexts.
+// Tables, event bus, HR queue and its consumer, alarms, outputs, and the namePrefix/removalPolicy contexts.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { NAMES, STATE_MACHINE_KEYS, TABLES, TABLE_KEYS, entries, pascal } from '../lib/config';
-import { FUNCTION_NAMES, SCHEDULES } from '../lib/functions';
+import { FUNCTIONS, FUNCTION_NAMES, QUEUES, SCHEDULES, SECRETS } from '../lib/functions';
 import { type Json, getAtt, logicalId, ref, resourcesOfType, synth } from './helpers';
 
 const { stack, template } = synth();
@@ -73,6 +73,13 @@ describe('event bus', () => {
 });
 
 describe('HR events queue', () => {
+  const spec = QUEUES.hr;
+
+  test('the stack builds the queues of QUEUES', () => {
+    assert.deepEqual(Object.keys(stack.queues).sort(), Object.keys(QUEUES).sort());
+    assert.equal(stack.queues.hr, stack.hrQueue);
+  });
+
   test('FIFO, no content-based dedup, SQS-managed SSE, DLQ after 5 receives', () => {
     const queue = resources[logicalId(stack.hrQueue)].Properties;
     const dlq = resources[logicalId(stack.hrDeadLetterQueue)].Properties;
@@ -81,10 +88,31 @@ describe('HR events queue', () => {
     assert.equal(queue.ContentBasedDeduplication, false);
     assert.equal(queue.SqsManagedSseEnabled, true);
     assert.equal(queue.MessageRetentionPeriod, 14 * 24 * 3600);
+    assert.equal(spec.maxReceiveCount, NAMES.queues.hr.maxReceiveCount);
+    assert.equal(spec.maxReceiveCount, 5);
     assert.deepEqual(queue.RedrivePolicy, { deadLetterTargetArn: getAtt(stack.hrDeadLetterQueue), maxReceiveCount: 5 });
     assert.equal(dlq.FifoQueue, true);
     assert.equal(dlq.SqsManagedSseEnabled, true);
     assert.match(dlq.QueueName, /\.fifo$/);
+  });
+
+  test(`visibility timeout is at least six times the ${spec.consumer} timeout`, () => {
+    const queue = resources[logicalId(stack.hrQueue)].Properties;
+    assert.ok(queue.VisibilityTimeout >= 6 * FUNCTIONS[spec.consumer].timeoutSeconds, `${queue.VisibilityTimeout} s`);
+    assert.ok(queue.VisibilityTimeout <= 12 * 3600);
+  });
+
+  test(`${spec.consumer} consumes it in batches of 10 with partial batch responses; no other event source`, () => {
+    const mappings = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
+    assert.deepEqual(mappings, [
+      {
+        FunctionName: ref(stack.functions[spec.consumer]),
+        EventSourceArn: getAtt(stack.hrQueue),
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      },
+    ]);
+    assert.equal(spec.batchSize, 10);
   });
 
   test('both queues refuse non-TLS access', () => {
@@ -149,17 +177,21 @@ describe('alarms', () => {
 });
 
 describe('outputs', () => {
-  test('API URL, bus, HR queue, alarm topic, state machine ARNs, table names', () => {
+  test('API URL, bus, HR queue, alarm topic, secret ARNs, state machine ARNs, table names', () => {
     const outputs = Object.keys(template.toJSON().Outputs);
     const expected = [
       'ApiUrl',
       'EventBusName',
       'HrQueueUrl',
       'AlarmTopicArn',
+      ...Object.keys(SECRETS).map((key) => `${pascal(key)}Arn`),
       ...STATE_MACHINE_KEYS.map((key) => `${pascal(key)}StateMachineArn`),
       ...TABLE_KEYS.map((key) => `${pascal(key)}TableName`),
     ];
     assert.deepEqual(outputs.sort(), expected.sort());
+    for (const [key, secret] of Object.entries(stack.secrets)) {
+      assert.deepEqual(template.toJSON().Outputs[`${pascal(key)}Arn`].Value, ref(secret));
+    }
   });
 });
 
@@ -179,6 +211,7 @@ describe('contexts', () => {
       ...names('AWS::Lambda::Function', 'FunctionName'),
       ...names('AWS::SNS::Topic', 'TopicName'),
       ...names('AWS::ApiGatewayV2::Api', 'Name'),
+      ...names('AWS::SecretsManager::Secret', 'Name'),
     ]) {
       assert.match(name, /^dev-/);
     }
@@ -187,8 +220,8 @@ describe('contexts', () => {
     assert.equal(prefixed.stack.stackName, 'dev-Provisio');
   });
 
-  test('removalPolicy=destroy deletes tables (unprotected), queues and log groups with the stack', () => {
-    for (const type of ['AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::Logs::LogGroup']) {
+  test('removalPolicy=destroy deletes tables (unprotected), queues, log groups and secrets with the stack', () => {
+    for (const type of ['AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::Logs::LogGroup', 'AWS::SecretsManager::Secret']) {
       for (const resource of prefixedResources.filter((r) => r.Type === type)) {
         assert.equal(resource.DeletionPolicy, 'Delete', type);
       }

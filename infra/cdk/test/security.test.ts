@@ -1,5 +1,6 @@
-// cdk-nag AwsSolutions passes, every acknowledgement matches a real finding on a narrow scope, and
-// IAM has no wildcard action and no wildcard resource an acknowledgement does not explain.
+// cdk-nag AwsSolutions passes, every acknowledgement matches a real finding on a narrow scope, IAM has
+// no wildcard action and no wildcard resource an acknowledgement does not explain, and shared secrets
+// reach the functions as references, never as values.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,9 +9,11 @@ import { App, Validations } from 'aws-cdk-lib';
 import { CfnPolicy } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { NAMES, kebab, pascal } from '../lib/config';
+import { FUNCTION_NAMES, SECRETS, type SecretKey, functionSpec } from '../lib/functions';
 import { ProvisioStack } from '../lib/provisio-stack';
 import { readSettings } from '../lib/settings';
-import { type Json, asArray, resourcesOfType, synth, testContext } from './helpers';
+import { type Json, asArray, logicalId, ref, resourcesOfType, synth, testContext } from './helpers';
 
 const { app, stack, template } = synth();
 
@@ -156,5 +159,64 @@ describe('IAM', () => {
     for (const type of ['AWS::IAM::User', 'AWS::IAM::Group', 'AWS::IAM::ManagedPolicy']) {
       assert.equal(resourcesOfType(template, type).length, 0, type);
     }
+  });
+});
+
+describe('shared secrets', () => {
+  const resources = template.toJSON().Resources;
+  const secretKeys = Object.keys(SECRETS) as SecretKey[];
+  const reference = (id: string, versionId = '') => ({
+    'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: id }, `:SecretString:::${versionId}}}`]],
+  });
+  const users = (key: SecretKey) => FUNCTION_NAMES.filter((name) => (functionSpec(name).variables ?? []).includes(key));
+
+  test('one generated secret per SECRETS entry, named from names.json, retained by default', () => {
+    assert.deepEqual(Object.keys(stack.secrets).sort(), [...secretKeys].sort());
+    assert.equal(resourcesOfType(template, 'AWS::SecretsManager::Secret').length, secretKeys.length);
+    for (const key of secretKeys) {
+      const secret = resources[logicalId(stack.secrets[key])];
+      assert.equal(secret.Properties.Name, `provisio-${kebab(key)}`);
+      assert.equal(secret.Properties.SecretString, undefined, 'value inlined');
+      assert.deepEqual(secret.Properties.GenerateSecretString, { ExcludePunctuation: true, PasswordLength: 64 });
+      assert.equal(secret.DeletionPolicy, 'Retain');
+      assert.ok(users(key).length > 0, `${key} is used by no function`);
+    }
+  });
+
+  test('functions get a dynamic reference to the current version; no secret value is in the template', () => {
+    for (const key of secretKeys) {
+      for (const name of users(key)) {
+        const env = resources[logicalId(stack.functions[name])].Properties.Environment.Variables;
+        assert.deepEqual(env[NAMES.environment[key]], reference(logicalId(stack.secrets[key])), `${name} ${key}`);
+      }
+    }
+    // The only places a secret appears: those references and the ARN outputs.
+    const text = JSON.stringify(template.toJSON());
+    assert.doesNotMatch(text, /"SecretString"/);
+    for (const key of secretKeys) {
+      const uses = text.split(JSON.stringify(ref(stack.secrets[key]))).length - 1;
+      assert.equal(uses, users(key).length + 1, key);
+      assert.deepEqual(template.toJSON().Outputs[`${pascal(key)}Arn`].Value, ref(stack.secrets[key]));
+    }
+  });
+
+  test('functions may not read the secrets (CloudFormation resolves them at deploy time)', () => {
+    for (const [, policy] of resourcesOfType(template, 'AWS::IAM::Policy')) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        assert.ok(!asArray<string>(statement.Action).some((a) => a.startsWith('secretsmanager:')), JSON.stringify(statement));
+      }
+    }
+  });
+
+  test('context <key>VersionId pins the reference to that version, so a deploy picks up a replaced value', () => {
+    const versionId = '0d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6';
+    const pinned = synth({ hrWebhookSecretVersionId: versionId });
+    const env = pinned.template.toJSON().Resources[logicalId(pinned.stack.functions['hr-webhook'])].Properties.Environment.Variables;
+    assert.deepEqual(
+      env[NAMES.environment.hrWebhookSecret],
+      reference(logicalId(pinned.stack.secrets.hrWebhookSecret), versionId),
+    );
+    const scim = pinned.template.toJSON().Resources[logicalId(pinned.stack.functions.scim)].Properties.Environment.Variables;
+    assert.deepEqual(scim[NAMES.environment.scimToken], reference(logicalId(pinned.stack.secrets.scimToken)));
   });
 });

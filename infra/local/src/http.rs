@@ -25,14 +25,16 @@ enum Function {
     Intake,
     ApprovalCallback,
     Admin,
+    HrWebhook,
     Scim,
 }
 
 impl Function {
-    const ALL: [Function; 4] = [
+    const ALL: [Function; 5] = [
         Function::Intake,
         Function::ApprovalCallback,
         Function::Admin,
+        Function::HrWebhook,
         Function::Scim,
     ];
 
@@ -41,6 +43,7 @@ impl Function {
             Function::Intake => intake::ROUTES,
             Function::ApprovalCallback => approval_callback::ROUTES,
             Function::Admin => admin::ROUTES,
+            Function::HrWebhook => hr_webhook::ROUTES,
             Function::Scim => scim::ROUTES,
         }
     }
@@ -50,6 +53,7 @@ impl Function {
             Function::Intake => intake::handle(&ctx.ports, req).await,
             Function::ApprovalCallback => approval_callback::handle(&ctx.ports, req).await,
             Function::Admin => admin::handle(&ctx.ports, req).await,
+            Function::HrWebhook => hr_webhook::handle(&ctx.hr_webhook, req).await,
             Function::Scim => scim::handle(&ctx.ports, &ctx.scim_token, req).await,
         }
     }
@@ -86,6 +90,7 @@ pub fn router(ctx: Ctx) -> Router {
         )
         .route("/_local/executions/{requestId}", get(execution))
         .route("/_local/events", get(events))
+        .route("/_local/queues/hr", get(hr_queue))
         .fallback(|| async { to_response(ApiResponse::problem(&Error::NotFound("route".into()))) })
         .with_state(ctx)
 }
@@ -204,5 +209,27 @@ async fn events(State(ctx): State<Ctx>) -> impl IntoResponse {
     to_response(ApiResponse::json(
         200,
         &json!({"items": ctx.events.events()}),
+    ))
+}
+
+/// The HR queue as hr-sync sees it: what waits, what is being handled, and what was set aside after failing.
+async fn hr_queue(State(ctx): State<Ctx>) -> Response {
+    let depth = ctx.hr_queue.depth();
+    let dead: Vec<_> = ctx
+        .hr_queue
+        .dead_letters()
+        .into_iter()
+        .map(|d| {
+            json!({
+                "groupId": d.message.group_id,
+                "deduplicationId": d.message.deduplication_id,
+                "receiveCount": d.receive_count,
+                "body": d.message.body,
+            })
+        })
+        .collect();
+    to_response(ApiResponse::json(
+        200,
+        &json!({"waiting": depth.waiting, "inFlight": depth.in_flight, "deadLetters": dead}),
     ))
 }

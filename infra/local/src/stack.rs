@@ -2,18 +2,21 @@
 //! in-process to the handler function its Lambda would run.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use provisio_asl::{AslError, Definition, Engine, TaskFailure, TaskInvoker};
 use provisio_aws::{DynamoStores, TableNames, create_tables};
 use provisio_connectors::HttpConnectors;
-use provisio_core::names::{schedules, state_machines};
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use hr_webhook::Webhook;
+use provisio_core::names::{queues, schedules, state_machines};
 use provisio_core::ports::{Clock, Connectors, EventBus, Ports, Workflow};
 use provisio_core::usecases::lifecycle::LifecycleSettings;
 use provisio_core::{Error, Result};
 use provisio_lambda::task::invoke_json;
-use provisio_memory::{MemoryStores, RecordingEventBus};
+use provisio_memory::{FifoQueue, MemoryStores, Received, RecordingEventBus};
 use serde_json::{Value, json};
 
 use crate::auth::DevAuth;
@@ -116,9 +119,19 @@ pub struct LocalStack {
     pub engine: Arc<Engine>,
     pub auth: DevAuth,
     pub scim_token: String,
-    pub hr_webhook_secret: String,
     pub lifecycle: LifecycleSettings,
+    /// The HR webhook, sending to `hr_queue`.
+    pub hr_webhook: Webhook,
+    /// The HR FIFO queue, consumed by hr-sync in the background.
+    pub hr_queue: Arc<FifoQueue>,
 }
+
+/// How long a failed HR event waits before it is delivered again (SQS: the visibility timeout).
+const HR_RETRY_DELAY: Duration = Duration::from_millis(200);
+/// How often an idle consumer looks at the HR queue again.
+const HR_POLL: Duration = Duration::from_millis(20);
+/// SQS hands a Lambda at most 10 FIFO messages per batch.
+const HR_BATCH: usize = 10;
 
 impl LocalStack {
     pub async fn new(config: Config) -> std::result::Result<Arc<Self>, StackError> {
@@ -137,6 +150,10 @@ impl LocalStack {
         });
         let events = Arc::new(RecordingEventBus::default());
         let connectors = Arc::new(HttpConnectors::new(config.connector_timeout)?);
+        let hr_queue = Arc::new(FifoQueue::new(
+            queues::hr::MAX_RECEIVE_COUNT as u32,
+            HR_RETRY_DELAY,
+        ));
         let ports = config
             .store
             .ports(workflow, events.clone(), clock.clone(), connectors)
@@ -147,6 +164,11 @@ impl LocalStack {
         if ports.catalog.list().await?.is_empty() {
             config.seed.load(&ports).await?;
         }
+        let hr_webhook = Webhook {
+            queue: hr_queue.clone(),
+            clock: clock.clone(),
+            secret: config.hr_webhook_secret,
+        };
         Ok(Arc::new(Self {
             ports,
             events,
@@ -154,10 +176,67 @@ impl LocalStack {
             engine,
             auth: DevAuth::new(&config.jwt_secret),
             scim_token: config.scim_token,
-            hr_webhook_secret: config.hr_webhook_secret,
             lifecycle: config.lifecycle,
+            hr_webhook,
+            hr_queue,
         }))
+        .inspect(|stack| {
+            tokio::spawn(Self::consume_hr_queue(Arc::downgrade(stack)));
+        })
     }
+
+    /// The event source mapping: feeds the HR queue to hr-sync while the stack is alive.
+    async fn consume_hr_queue(stack: Weak<Self>) {
+        loop {
+            let Some(s) = stack.upgrade() else {
+                return;
+            };
+            let delivered = s.deliver_hr_batch().await;
+            drop(s);
+            if !delivered {
+                tokio::time::sleep(HR_POLL).await;
+            }
+        }
+    }
+
+    /// Hands one batch of HR messages to hr-sync as SQS would and settles it by the partial batch response;
+    /// false when nothing was ready.
+    pub async fn deliver_hr_batch(&self) -> bool {
+        let batch = self.hr_queue.receive(HR_BATCH);
+        if batch.is_empty() {
+            return false;
+        }
+        let mut event = SqsEvent::default();
+        event.records = batch.iter().map(sqs_message).collect();
+        let response = hr_sync::handle(&self.ports, &self.lifecycle, event).await;
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        let ids: Vec<String> = batch.into_iter().map(|r| r.message_id).collect();
+        self.hr_queue.settle(&ids, &failed);
+        true
+    }
+}
+
+/// A received message in the shape SQS hands it to a Lambda.
+fn sqs_message(r: &Received) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.message_id = Some(r.message_id.clone());
+    m.body = Some(r.message.body.clone());
+    m.attributes = HashMap::from([
+        ("MessageGroupId".to_string(), r.message.group_id.clone()),
+        (
+            "MessageDeduplicationId".to_string(),
+            r.message.deduplication_id.clone(),
+        ),
+        (
+            "ApproximateReceiveCount".to_string(),
+            r.receive_count.to_string(),
+        ),
+    ]);
+    m
 }
 
 /// The schedules of names.json: name, rate.

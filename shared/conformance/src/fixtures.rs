@@ -48,6 +48,7 @@ pub(crate) fn catalog_item(item_id: &str, name: &str) -> CatalogItem {
         lifecycle: Lifecycle::Active,
         replacement_item_id: None,
         eligibility: vec![],
+        birthright: None,
         approval_policy: ApprovalPolicy::default(),
         license_pool_id: None,
         connector: ConnectorConfig::Record,
@@ -149,6 +150,7 @@ pub(crate) fn assignment(holder_id: &str, item_id: &str, granted_at: Timestamp) 
         connector_ref: Some(json!({"ref": "grant-1"})),
         granted_at,
         ended_at: None,
+        revocation: None,
         version: 0,
     }
 }

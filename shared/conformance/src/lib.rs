@@ -9,6 +9,7 @@ mod audit;
 mod catalog;
 mod fixtures;
 mod idempotency;
+mod identities;
 mod licenses;
 pub mod moto;
 mod records;
@@ -23,6 +24,7 @@ pub use idempotency::{
     idempotency_abandon_allows_a_new_claim, idempotency_completed_replays_until_expiry,
     idempotency_concurrent_claims_have_one_winner, idempotency_expired_in_progress_is_reacquirable,
 };
+pub use identities::{identities_scim_lookups, identities_scim_users_page_in_user_name_order};
 pub use licenses::{
     licenses_concurrent_reservations_never_oversubscribe, licenses_repeated_calls_are_noops,
     licenses_reserve_is_all_or_none, licenses_set_total_never_drops_below_assigned,
@@ -39,6 +41,8 @@ pub async fn run_all(ports: &Ports) {
     catalog_put_creates_the_next_version(ports).await;
     identities_paginate_in_order(ports).await;
     identities_delegators_of(ports).await;
+    identities_scim_lookups(ports).await;
+    identities_scim_users_page_in_user_name_order(ports).await;
     requests_are_optimistic(ports).await;
     requests_list_for_newest_first(ports).await;
     approvals_are_optimistic(ports).await;
@@ -68,6 +72,8 @@ macro_rules! suite {
             catalog_put_creates_the_next_version,
             identities_paginate_in_order,
             identities_delegators_of,
+            identities_scim_lookups,
+            identities_scim_users_page_in_user_name_order,
             requests_are_optimistic,
             requests_list_for_newest_first,
             approvals_are_optimistic,

@@ -3,6 +3,7 @@ use std::fmt::Debug;
 use chrono::Duration;
 use provisio_core::model::{
     ApprovalStatus, ApprovalTask, Assignment, AssignmentStatus, DecisionRecord, Principal, Request,
+    Revocation,
 };
 use provisio_core::ports::{ApprovalStore, AssignmentStore, Ports, RequestStore};
 use provisio_core::{Error, Result};
@@ -463,8 +464,9 @@ pub async fn assignments_list_by_holder(ports: &Ports) {
     );
 }
 
-/// expired_by holds the active holdings whose expiry has passed, and only those: not permanent ones, not ones
-/// still running, not ones already ended, and not one that was extended.
+/// ending_by holds the active holdings whose end (expiry or scheduled revocation) has passed, and only those: not
+/// permanent ones, not ones still running, not ones already ended, not one that was extended, and not one whose
+/// revocation was withdrawn.
 pub async fn assignments_expired_by_are_the_due_active_ones(ports: &Ports) {
     let now = ports.clock.now();
     let holder = unique("holder");
@@ -481,7 +483,19 @@ pub async fn assignments_expired_by_are_the_due_active_ones(ports: &Ports) {
         timed("ended", yesterday),
         timed("running", Some(now + Duration::days(1))),
         timed("permanent", None),
+        timed("revoked", None),
+        timed("withdrawn", None),
+        timed("revoked-later", Some(now + Duration::days(30))),
     ];
+    let revoke_at = |at| {
+        Some(Revocation {
+            at,
+            reason: "moved".into(),
+        })
+    };
+    holdings[5].revocation = revoke_at(now - Duration::hours(1));
+    holdings[6].revocation = revoke_at(now - Duration::hours(1));
+    holdings[7].revocation = revoke_at(now + Duration::days(2));
     for a in &mut holdings {
         ports
             .assignments
@@ -489,7 +503,13 @@ pub async fn assignments_expired_by_are_the_due_active_ones(ports: &Ports) {
             .await
             .expect("assignment create failed");
     }
-    let [_, extended, ended, ..] = &mut holdings;
+    let [_, extended, ended, _, _, _, withdrawn, _] = &mut holdings;
+    withdrawn.revocation = None;
+    ports
+        .assignments
+        .save(withdrawn)
+        .await
+        .expect("assignment save failed");
     extended.expires_at = Some(now + Duration::days(30));
     ports
         .assignments
@@ -508,9 +528,9 @@ pub async fn assignments_expired_by_are_the_due_active_ones(ports: &Ports) {
         async move {
             let mut ids: Vec<String> = ports
                 .assignments
-                .expired_by(at)
+                .ending_by(at)
                 .await
-                .expect("assignment expired_by failed")
+                .expect("assignment ending_by failed")
                 .into_iter()
                 .filter(|a| a.holder_id == holder)
                 .map(|a| a.item_id)
@@ -521,12 +541,12 @@ pub async fn assignments_expired_by_are_the_due_active_ones(ports: &Ports) {
     };
     assert_eq!(
         due(now).await,
-        ["overdue"],
-        "only the active, overdue holding is due"
+        ["overdue", "revoked"],
+        "only the active holdings past their expiry or scheduled revocation are due"
     );
     assert_eq!(
         due(now + Duration::days(2)).await,
-        ["overdue", "running"],
-        "a running holding falls due at its expiry"
+        ["overdue", "revoked", "revoked-later", "running"],
+        "a running holding falls due at its expiry or its revocation, whichever comes first"
     );
 }

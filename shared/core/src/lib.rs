@@ -5,6 +5,7 @@ pub mod audit;
 pub mod error;
 pub mod model;
 pub mod policy;
+pub mod signature;
 pub mod ports;
 pub mod usecases;
 

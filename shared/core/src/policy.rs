@@ -84,6 +84,22 @@ pub fn ineligibility_reasons(item: &CatalogItem, user: &Identity, request: Value
     reasons
 }
 
+/// Reasons the user no longer fits an item they hold: the eligibility rules about the person. Rules about the
+/// original ask (`request.*`) were judged when it was made and are not judged again.
+pub fn person_reasons(item: &CatalogItem, user: &Identity) -> Vec<String> {
+    let about_person = CatalogItem {
+        eligibility: item
+            .eligibility
+            .iter()
+            .filter(|r| !r.when.contains("request."))
+            .cloned()
+            .collect(),
+        lifecycle: Lifecycle::Active,
+        ..item.clone()
+    };
+    ineligibility_reasons(&about_person, user, Value::Null)
+}
+
 /// The approval stages whose condition holds for this request, with their policy index, in policy order.
 pub fn applicable_stages<'a>(
     item: &'a CatalogItem,
@@ -113,7 +129,8 @@ pub fn validate_item(item: &CatalogItem) -> Vec<FieldError> {
         .eligibility
         .iter()
         .enumerate()
-        .map(|(i, r)| (format!("eligibility[{i}].when"), &r.when));
+        .map(|(i, r)| (format!("eligibility[{i}].when"), &r.when))
+        .chain(item.birthright.iter().map(|b| ("birthright".to_string(), b)));
     let stages = item
         .approval_policy
         .stages

@@ -38,6 +38,16 @@ pub trait IdentityStore: Send + Sync {
     async fn list(&self, cursor: Option<&str>, limit: usize) -> Result<Page<Identity>>;
     /// Identities with a delegate window naming `delegate_id`.
     async fn delegators_of(&self, delegate_id: &str) -> Result<Vec<Identity>>;
+    /// The identity whose live SCIM account ([`ScimAccount::is_live`]) has this userName, compared
+    /// case-insensitively ([`ScimAccount::user_name_key`]). Reads only that one (an index), never a scan.
+    async fn by_scim_user_name(&self, user_name: &str) -> Result<Option<Identity>>;
+    /// Identities whose live SCIM account has this externalId (case-exact; identity providers do not promise
+    /// it is unique), in employee id order. Reads only those (an index).
+    async fn by_scim_external_id(&self, external_id: &str) -> Result<Vec<Identity>>;
+    /// Identities with a live SCIM account, ordered by [`ScimAccount::user_name_key`]: `limit` of them from the
+    /// 0-based `offset` (SCIM pages by index), and how many there are in all. Reads only SCIM identities (an
+    /// index), never the HR-only ones.
+    async fn scim_users(&self, offset: usize, limit: usize) -> Result<ScimUsers>;
 }
 
 #[async_trait]
@@ -89,9 +99,9 @@ pub trait AssignmentStore: Send + Sync {
     /// Version 0 creates (`Conflict` if it exists); otherwise an optimistic save as `RequestStore::save`.
     async fn save(&self, assignment: &mut Assignment) -> Result<()>;
     async fn list_by_holder(&self, holder_id: &str) -> Result<Vec<Assignment>>;
-    /// Active holdings whose `expires_at` is at or before `now`, earliest first. Reads only those (an index on
-    /// the expiry of active holdings), however many holdings exist.
-    async fn expired_by(&self, now: Timestamp) -> Result<Vec<Assignment>>;
+    /// Active holdings that end ([`Assignment::ends_at`]: expiry or scheduled revocation) at or before `now`,
+    /// earliest first. Reads only those (an index on the end of active holdings), however many holdings exist.
+    async fn ending_by(&self, now: Timestamp) -> Result<Vec<Assignment>>;
 }
 
 #[async_trait]

@@ -9,6 +9,10 @@
 //! | `PROVISIO_STATE_MACHINE_*_ARN` | `dynamodb` only, required: the fulfilment and deprovision state machines. |
 //! | `PROVISIO_EVENT_BUS_NAME` | `dynamodb` only, required: the custom event bus. |
 //! | `PROVISIO_CONNECTOR_TIMEOUT_MS` | timeout of one webhook connector call, default 10000. |
+//! | `PROVISIO_MOVER_GRACE_HOURS` | hr-sync, scim: how long a mover keeps access that no longer fits, default 168. |
+//! | `PROVISIO_HR_QUEUE_URL` | hr-webhook, required: the HR FIFO queue. |
+//! | `PROVISIO_HR_WEBHOOK_SECRET` | hr-webhook, required: the HMAC secret of HR events. |
+//! | `PROVISIO_SCIM_TOKEN` | scim, required: the bearer token of SCIM clients. |
 //!
 //! The AWS clients take region, credentials and endpoint from the standard AWS variables (`AWS_REGION`,
 //! `AWS_ENDPOINT_URL`, ...).
@@ -17,12 +21,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use provisio_aws::{
-    DynamoStores, EventBridgeBus, StateMachineArns, StepFunctionsWorkflow, TableNames,
+    DynamoStores, EventBridgeBus, SqsQueue, StateMachineArns, StepFunctionsWorkflow, TableNames,
 };
 use provisio_connectors::HttpConnectors;
 use provisio_core::model::Timestamp;
 use provisio_core::names::environment as env;
-use provisio_core::ports::{Clock, Ports};
+use provisio_core::ports::{Clock, Ports, Queue};
+use provisio_core::usecases::lifecycle::LifecycleSettings;
 use provisio_memory::{MemoryStores, RecordingEventBus, RecordingWorkflow};
 
 pub const BACKEND_ENV: &str = env::BACKEND;
@@ -51,6 +56,10 @@ pub enum ConfigError {
     InvalidConnectorTimeout(String),
     #[error("cannot build the connector HTTP client: {0}")]
     Connectors(#[source] provisio_core::Error),
+    #[error("{0} is not set")]
+    MissingVariable(&'static str),
+    #[error("{0}={1:?} is not {2}")]
+    Invalid(&'static str, String, &'static str),
 }
 
 impl std::fmt::Debug for ConfigError {
@@ -196,6 +205,38 @@ pub async fn ports_from_env() -> Result<Ports, ConfigError> {
         .await
 }
 
+/// A variable this function cannot start without.
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::MissingVariable(name))
+}
+
+/// The HR FIFO queue at `PROVISIO_HR_QUEUE_URL` (SQS; the endpoint from the standard AWS variables).
+pub async fn hr_queue_from_env() -> Result<Arc<dyn Queue>, ConfigError> {
+    let url = required(env::HR_QUEUE_URL)?;
+    let config = provisio_aws::sdk_config().await;
+    Ok(Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&config), url)))
+}
+
+/// Lifecycle settings: `PROVISIO_MOVER_GRACE_HOURS`, whole hours, default 7 days.
+pub fn lifecycle_from_env() -> Result<LifecycleSettings, ConfigError> {
+    lifecycle_settings(std::env::var(env::MOVER_GRACE_HOURS).ok())
+}
+
+fn lifecycle_settings(raw: Option<String>) -> Result<LifecycleSettings, ConfigError> {
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(LifecycleSettings::default()),
+        Some(v) => v
+            .parse::<u32>()
+            .map(|h| LifecycleSettings {
+                mover_grace: chrono::Duration::hours(h.into()),
+            })
+            .map_err(|_| ConfigError::Invalid(env::MOVER_GRACE_HOURS, v.into(), "a whole number of hours")),
+    }
+}
+
 fn connector_timeout(raw: Option<String>) -> Result<Duration, ConfigError> {
     let Some(raw) = raw else {
         return Ok(Duration::from_millis(DEFAULT_CONNECTOR_TIMEOUT_MS));
@@ -326,6 +367,19 @@ mod tests {
                 "{bad:?}: got {e:?}"
             );
             assert!(e.to_string().contains(CONNECTOR_TIMEOUT_ENV));
+        }
+    }
+
+    #[test]
+    fn the_mover_grace_defaults_to_a_week_and_must_be_whole_hours() {
+        assert_eq!(lifecycle_settings(None).unwrap(), LifecycleSettings::default());
+        assert_eq!(
+            lifecycle_settings(Some(" 48 ".into())).unwrap().mover_grace,
+            chrono::Duration::hours(48)
+        );
+        for bad in ["-1", "1.5", "week"] {
+            let e = lifecycle_settings(Some(bad.into())).unwrap_err();
+            assert!(e.to_string().contains(env::MOVER_GRACE_HOURS), "{e}");
         }
     }
 

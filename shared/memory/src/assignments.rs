@@ -31,11 +31,11 @@ impl AssignmentStore for MemoryAssignments {
         Ok(self.0.select(|a| a.holder_id == holder_id))
     }
 
-    async fn expired_by(&self, now: Timestamp) -> Result<Vec<Assignment>> {
+    async fn ending_by(&self, now: Timestamp) -> Result<Vec<Assignment>> {
         let mut due = self.0.select(|a| {
-            a.status == AssignmentStatus::Active && a.expires_at.is_some_and(|at| at <= now)
+            a.status == AssignmentStatus::Active && a.ends_at().is_some_and(|at| at <= now)
         });
-        due.sort_by_key(|a| a.expires_at);
+        due.sort_by_key(Assignment::ends_at);
         Ok(due)
     }
 }

@@ -3,7 +3,7 @@ use std::ops::Bound;
 
 use async_trait::async_trait;
 use provisio_core::Result;
-use provisio_core::model::Identity;
+use provisio_core::model::{Identity, ScimAccount, ScimUsers, live_scim_account};
 use provisio_core::ports::{IdentityStore, Page};
 
 use crate::locked::Locked;
@@ -45,6 +45,52 @@ impl IdentityStore for MemoryIdentities {
                 .filter(|i| i.delegates.iter().any(|w| w.delegate_id == delegate_id))
                 .cloned()
                 .collect()
+        }))
+    }
+
+    async fn by_scim_user_name(&self, user_name: &str) -> Result<Option<Identity>> {
+        let key = ScimAccount::user_name_key(user_name);
+        Ok(self.0.with(|ids| {
+            ids.values()
+                .find(|i| {
+                    live_scim_account(i)
+                        .is_some_and(|s| ScimAccount::user_name_key(&s.user_name) == key)
+                })
+                .cloned()
+        }))
+    }
+
+    async fn by_scim_external_id(&self, external_id: &str) -> Result<Vec<Identity>> {
+        Ok(self.0.with(|ids| {
+            ids.values()
+                .filter(|i| {
+                    live_scim_account(i)
+                        .is_some_and(|s| s.external_id.as_deref() == Some(external_id))
+                })
+                .cloned()
+                .collect()
+        }))
+    }
+
+    async fn scim_users(&self, offset: usize, limit: usize) -> Result<ScimUsers> {
+        Ok(self.0.with(|ids| {
+            // The DynamoDB index sorts by the userName key, then by employee id: the same order here.
+            let mut live: Vec<(String, &Identity)> = ids
+                .values()
+                .filter_map(|i| {
+                    live_scim_account(i).map(|s| (ScimAccount::user_name_key(&s.user_name), i))
+                })
+                .collect();
+            live.sort_by(|a, b| (&a.0, &a.1.employee_id).cmp(&(&b.0, &b.1.employee_id)));
+            ScimUsers {
+                total: live.len(),
+                items: live
+                    .into_iter()
+                    .skip(offset)
+                    .take(limit)
+                    .map(|(_, i)| i.clone())
+                    .collect(),
+            }
         }))
     }
 }

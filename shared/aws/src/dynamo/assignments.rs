@@ -17,7 +17,7 @@ fn key(assignment_id: &str) -> Item {
 }
 
 fn index_attributes(a: &Assignment) -> Vec<(&'static str, AttributeValue)> {
-    match a.expires_at {
+    match a.ends_at() {
         Some(at) if a.status == AssignmentStatus::Active => {
             vec![("expiring", s(EXPIRING)), ("expiresKey", s(sort_time(at)))]
         }
@@ -57,7 +57,7 @@ impl AssignmentStore for DynamoAssignments {
         Ok(())
     }
 
-    async fn expired_by(&self, now: Timestamp) -> Result<Vec<Assignment>> {
+    async fn ending_by(&self, now: Timestamp) -> Result<Vec<Assignment>> {
         let items = self
             .0
             .query_all(
@@ -71,7 +71,7 @@ impl AssignmentStore for DynamoAssignments {
         for item in items {
             let a: Assignment = from_item(item)?;
             // The index may lag a save: keep only what is still due.
-            if a.status == AssignmentStatus::Active && a.expires_at.is_some_and(|at| at <= now) {
+            if a.status == AssignmentStatus::Active && a.ends_at().is_some_and(|at| at <= now) {
                 due.push(a);
             }
         }

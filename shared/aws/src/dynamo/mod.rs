@@ -300,6 +300,9 @@ const STORAGE_ONLY: &[&str] = &[
     "escalationAt",
     "expiring",
     "expiresKey",
+    "scimAccount",
+    "scimUserName",
+    "scimExternalId",
 ];
 
 /// The record stored in `item`, without the storage-only attributes (some records deny unknown fields).

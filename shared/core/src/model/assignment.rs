@@ -52,11 +52,30 @@ pub struct Assignment {
     pub granted_at: Timestamp,
     #[serde(default)]
     pub ended_at: Option<Timestamp>,
+    /// A revocation scheduled ahead (a mover's grace period): the compliance sweep revokes the holding then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<Revocation>,
     #[serde(default)]
     pub version: u64,
 }
 
+/// When and why a holding is to be revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Revocation {
+    pub at: Timestamp,
+    pub reason: String,
+}
+
 impl Assignment {
+    /// When the holding ends on its own: its expiry or a scheduled revocation, whichever comes first.
+    pub fn ends_at(&self) -> Option<Timestamp> {
+        match (self.expires_at, self.revocation.as_ref().map(|r| r.at)) {
+            (Some(e), Some(r)) => Some(e.min(r)),
+            (e, r) => e.or(r),
+        }
+    }
+
     pub fn id_for(holder_id: &str, item_id: &str) -> String {
         format!("{holder_id}.{item_id}")
     }

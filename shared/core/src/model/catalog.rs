@@ -148,6 +148,10 @@ pub struct CatalogItem {
     pub replacement_item_id: Option<String>,
     #[serde(default)]
     pub eligibility: Vec<Rule>,
+    /// CEL over `user` and `item`: people it holds for get the item without asking when they join or move
+    /// (e.g. `user.department == "Engineering"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birthright: Option<String>,
     #[serde(default)]
     pub approval_policy: ApprovalPolicy,
     #[serde(default)]

@@ -267,6 +267,7 @@ async fn record_grant(
                 granted_by: None,
                 granted_at: source.granted_at,
                 ended_at: None,
+                revocation: None,
                 ..old
             },
             None => Assignment {
@@ -282,6 +283,7 @@ async fn record_grant(
                 granted_by: None,
                 granted_at: source.granted_at,
                 ended_at: None,
+                revocation: None,
                 version: 0,
             },
         };

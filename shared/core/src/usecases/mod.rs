@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod compliance;
 pub mod escalation;
 pub mod fulfilment;
+pub mod hr;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod offboarding;

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::assignments::execution_name;
 use super::{audit, identity, item, publish, request, summary, update_request};
 use crate::model::*;
 use crate::names::{errors, event_types};
@@ -35,6 +36,8 @@ struct Draft<'a> {
     duration_hours: Option<u32>,
     extends: Option<String>,
     actor: &'a Caller,
+    /// Set when the submission must be idempotent by id (system submissions); a fresh id otherwise.
+    request_id: Option<String>,
 }
 
 /// Validates and records a request, then starts its fulfilment. Eligibility is checked here too, so the employee
@@ -88,6 +91,28 @@ pub async fn submit(p: &Ports, caller: &Caller, input: SubmitInput) -> Result<Re
         duration_hours: input.duration_hours,
         extends: None,
         actor: caller,
+        request_id: None,
+    };
+    create(p, draft).await
+}
+
+/// Requests `item` for `who` as Provisio itself (a birthright of joining or moving); `cause` names the change
+/// it follows from, so a repeat finds the same request id and creates nothing twice (`Conflict`).
+pub async fn submit_birthright(
+    p: &Ports,
+    who: &Identity,
+    item: CatalogItem,
+    cause: &str,
+) -> Result<Request> {
+    let request_id = execution_name("req-birthright", &[&who.employee_id, &item.item_id, cause]);
+    let draft = Draft {
+        item,
+        beneficiary: who.clone(),
+        justification: Some("birthright access".into()),
+        duration_hours: None,
+        extends: None,
+        actor: &Caller::system(),
+        request_id: Some(request_id),
     };
     create(p, draft).await
 }
@@ -106,6 +131,7 @@ pub async fn extend(
         duration_hours: Some(duration_hours),
         extends: Some(assignment.assignment_id.clone()),
         actor: caller,
+        request_id: None,
     };
     create(p, draft).await
 }
@@ -158,7 +184,9 @@ async fn create(p: &Ports, d: Draft<'_>) -> Result<Request> {
     let now = p.clock.now();
     let req = Request::submitted(
         NewRequest {
-            request_id: format!("req-{}", Uuid::new_v4()),
+            request_id: d
+                .request_id
+                .unwrap_or_else(|| format!("req-{}", Uuid::new_v4())),
             item_id: d.item.item_id.clone(),
             item_version: d.item.version,
             requester_id: d.actor.employee_id.clone(),
