@@ -436,7 +436,12 @@ impl Stack {
     /// The identity as admins see it (`GET /admin/identities/{id}`); Null when unknown.
     pub async fn identity(&self, employee_id: &str) -> Value {
         let r = self
-            .call("E016", "GET", &format!("/admin/identities/{employee_id}"), None)
+            .call(
+                "E016",
+                "GET",
+                &format!("/admin/identities/{employee_id}"),
+                None,
+            )
             .await;
         match r.status {
             200 => r.body,

@@ -52,7 +52,10 @@ async fn a_joiner_gets_birthright_items_requested_for_them() {
     assert_eq!(requests.len(), 1, "one birthright request: {requests:?}");
     assert_eq!(requests[0]["requesterId"], "provisio");
     assert_eq!(requests[0]["beneficiaryId"], "E900");
-    assert_eq!(s.published("EmployeeJoined").await, [json!({"employeeId": "E900"})]);
+    assert_eq!(
+        s.published("EmployeeJoined").await,
+        [json!({"employeeId": "E900"})]
+    );
 
     // Someone outside Engineering gets nothing.
     s.hr_events(&[event(
@@ -111,7 +114,10 @@ async fn reordered_events_end_in_the_state_of_the_latest() {
     .await;
     let who = s.identity("E900").await;
     assert_eq!(who["status"], "terminated");
-    assert_eq!(who["department"], "Engineering", "the older move never applies");
+    assert_eq!(
+        who["department"], "Engineering",
+        "the older move never applies"
+    );
     assert_eq!(who["lastChange"]["changeId"], "e-3");
     assert_eq!(s.published("EmployeeLeft").await.len(), 1);
     assert!(s.published("EmployeeMoved").await.is_empty());
@@ -248,7 +254,9 @@ async fn refused(s: &Stack, body: &[u8], signature: Option<&str>, status: u16) {
     let headers: Vec<(&str, &str)> = signature
         .map(|v| vec![("x-provisio-signature", v)])
         .unwrap_or_default();
-    let r = s.send("POST", "/hr/events", None, Some(body), &headers).await;
+    let r = s
+        .send("POST", "/hr/events", None, Some(body), &headers)
+        .await;
     assert_problem(&r, status);
     let queue = s.wait_hr_queue_idle().await;
     assert_eq!(queue["deadLetters"], json!([]));
@@ -273,13 +281,25 @@ async fn bad_signatures_stale_timestamps_and_malformed_bodies_are_refused_with_n
     refused(&s, hire.as_bytes(), None, 401).await;
     refused(&s, hire.as_bytes(), Some(&sign("guess", now, &hire)), 401).await;
     let other = hire.replace("E900", "E901");
-    refused(&s, other.as_bytes(), Some(&sign(HR_WEBHOOK_SECRET, now, &hire)), 401).await;
+    refused(
+        &s,
+        other.as_bytes(),
+        Some(&sign(HR_WEBHOOK_SECRET, now, &hire)),
+        401,
+    )
+    .await;
     let stale = sign(HR_WEBHOOK_SECRET, now - 301, &hire);
     refused(&s, hire.as_bytes(), Some(&stale), 401).await;
 
     // Signed, but not an HR event.
     let garbage = "{\"eventId\": ";
-    refused(&s, garbage.as_bytes(), Some(&sign(HR_WEBHOOK_SECRET, now, garbage)), 400).await;
+    refused(
+        &s,
+        garbage.as_bytes(),
+        Some(&sign(HR_WEBHOOK_SECRET, now, garbage)),
+        400,
+    )
+    .await;
     let unknown_type = hire.replace("\"hire\"", "\"promote\"");
     let sig = sign(HR_WEBHOOK_SECRET, now, &unknown_type);
     refused(&s, unknown_type.as_bytes(), Some(&sig), 400).await;
@@ -292,7 +312,13 @@ async fn bad_signatures_stale_timestamps_and_malformed_bodies_are_refused_with_n
     .to_string();
     let sig = sign(HR_WEBHOOK_SECRET, now, &incomplete);
     let r = s
-        .send("POST", "/hr/events", None, Some(incomplete.as_bytes()), &[("x-provisio-signature", &sig)])
+        .send(
+            "POST",
+            "/hr/events",
+            None,
+            Some(incomplete.as_bytes()),
+            &[("x-provisio-signature", &sig)],
+        )
         .await;
     assert_problem(&r, 400);
     let fields: Vec<&str> = r.body["errors"]
@@ -303,7 +329,13 @@ async fn bad_signatures_stale_timestamps_and_malformed_bodies_are_refused_with_n
         .collect();
     assert!(fields.contains(&"employee.department"), "{fields:?}");
     let huge = format!("{{\"pad\": \"{}\"}}", "x".repeat(70 * 1024));
-    refused(&s, huge.as_bytes(), Some(&sign(HR_WEBHOOK_SECRET, now, &huge)), 413).await;
+    refused(
+        &s,
+        huge.as_bytes(),
+        Some(&sign(HR_WEBHOOK_SECRET, now, &huge)),
+        413,
+    )
+    .await;
 
     // The same event, properly signed, goes through.
     let r = s.post_hr_event(&serde_json::from_str(&hire).unwrap()).await;

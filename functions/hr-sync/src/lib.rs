@@ -25,13 +25,14 @@ pub async fn handle(p: &Ports, settings: &LifecycleSettings, event: SqsEvent) ->
             .attributes
             .get("MessageGroupId")
             .map_or("", String::as_str);
-        let failed = stopped.contains(group) || {
-            let result = apply(p, settings, message).await;
-            if let Err(e) = &result {
-                tracing::error!(message = ?message.message_id, error = %e, "HR event not applied; redelivered later");
-            }
-            result.is_err()
-        };
+        let failed = stopped.contains(group)
+            || {
+                let result = apply(p, settings, message).await;
+                if let Err(e) = &result {
+                    tracing::error!(message = ?message.message_id, error = %e, "HR event not applied; redelivered later");
+                }
+                result.is_err()
+            };
         if failed {
             stopped.insert(group);
             let mut failure = BatchItemFailure::default();

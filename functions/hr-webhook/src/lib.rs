@@ -28,7 +28,9 @@ pub async fn handle(w: &Webhook, req: ApiRequest) -> ApiResponse {
         return unknown_route(&req);
     }
     match accept(w, &req).await {
-        Ok(event) => ApiResponse::json(202, &json!({"eventId": event.event_id, "status": "queued"})),
+        Ok(event) => {
+            ApiResponse::json(202, &json!({"eventId": event.event_id, "status": "queued"}))
+        }
         Err(e) => ApiResponse::problem(&e),
     }
 }

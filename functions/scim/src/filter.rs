@@ -667,6 +667,16 @@ impl Filter {
     }
 }
 
+/// What `path` sorts a User by (`sortBy`): its first value, lower-cased unless case-exact; None when unassigned.
+pub fn sort_key(path: &AttrPath, obj: &Map<String, Value>) -> Result<Option<String>> {
+    let (values, leaf) = values(Scope::Resource, path, obj)?;
+    Ok(values.into_iter().find(|v| present(v)).map(|v| match v {
+        Value::String(s) if !leaf.case_exact => s.to_lowercase(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }))
+}
+
 /// The multi-valued complex attribute `path` names (brackets apply only to those).
 pub fn multi_valued(path: &AttrPath) -> std::result::Result<&'static Attr, String> {
     match path.resolve()? {

@@ -6,11 +6,11 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use hr_webhook::Webhook;
 use provisio_asl::{AslError, Definition, Engine, TaskFailure, TaskInvoker};
 use provisio_aws::{DynamoStores, TableNames, create_tables};
 use provisio_connectors::HttpConnectors;
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use hr_webhook::Webhook;
 use provisio_core::names::{queues, schedules, state_machines};
 use provisio_core::ports::{Clock, Connectors, EventBus, Ports, Workflow};
 use provisio_core::usecases::lifecycle::LifecycleSettings;

@@ -5,8 +5,8 @@ pub mod audit;
 pub mod error;
 pub mod model;
 pub mod policy;
-pub mod signature;
 pub mod ports;
+pub mod signature;
 pub mod usecases;
 
 pub use error::{Error, FieldError, Result};

@@ -130,7 +130,11 @@ pub fn validate_item(item: &CatalogItem) -> Vec<FieldError> {
         .iter()
         .enumerate()
         .map(|(i, r)| (format!("eligibility[{i}].when"), &r.when))
-        .chain(item.birthright.iter().map(|b| ("birthright".to_string(), b)));
+        .chain(
+            item.birthright
+                .iter()
+                .map(|b| ("birthright".to_string(), b)),
+        );
     let stages = item
         .approval_policy
         .stages

@@ -15,7 +15,8 @@ pub const HEADER: &str = "x-provisio-signature";
 pub const TOLERANCE_SECONDS: i64 = 300;
 
 fn mac(secret: &[u8], t: i64, body: &[u8]) -> Hmac<Sha256> {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(t.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
@@ -44,7 +45,10 @@ pub fn verify(secret: &[u8], header: Option<&str>, body: &[u8], now: Timestamp) 
     }
     let t = t.ok_or(Error::Unauthorized)?;
     if (now.timestamp() - t).abs() > TOLERANCE_SECONDS {
-        tracing::warn!(skew_seconds = now.timestamp() - t, "signature timestamp outside tolerance");
+        tracing::warn!(
+            skew_seconds = now.timestamp() - t,
+            "signature timestamp outside tolerance"
+        );
         return Err(Error::Unauthorized);
     }
     let expected = mac(secret, t, body);
@@ -75,7 +79,10 @@ mod tests {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"key").unwrap();
         mac.update(b"1700000000.{}");
         let expected = hex::encode(mac.finalize().into_bytes());
-        assert_eq!(sign(b"key", 1_700_000_000, b"{}"), format!("t=1700000000,v1={expected}"));
+        assert_eq!(
+            sign(b"key", 1_700_000_000, b"{}"),
+            format!("t=1700000000,v1={expected}")
+        );
     }
 
     #[test]
@@ -89,17 +96,29 @@ mod tests {
         let t = 1_800_000_000;
         let header = sign(SECRET, t, b"body");
         let refused = |secret: &[u8], header: Option<&str>, body: &[u8], now: i64| {
-            matches!(verify(secret, header, body, at(now)), Err(Error::Unauthorized))
+            matches!(
+                verify(secret, header, body, at(now)),
+                Err(Error::Unauthorized)
+            )
         };
         assert!(refused(SECRET, Some(&header), b"body!", t), "changed body");
         assert!(refused(b"other", Some(&header), b"body", t), "other secret");
         assert!(refused(SECRET, Some(&header), b"body", t + 301), "stale");
-        assert!(refused(SECRET, Some(&header), b"body", t - 301), "from the future");
+        assert!(
+            refused(SECRET, Some(&header), b"body", t - 301),
+            "from the future"
+        );
         assert!(refused(SECRET, None, b"body", t), "no header");
         assert!(refused(SECRET, Some("v1=00"), b"body", t), "no timestamp");
         let moved = header.replace(&format!("t={t}"), &format!("t={}", t + 1));
-        assert!(refused(SECRET, Some(&moved), b"body", t), "timestamp is signed");
-        assert!(verify(SECRET, Some(&header), b"body", at(t + 300)).is_ok(), "edge of the tolerance");
+        assert!(
+            refused(SECRET, Some(&moved), b"body", t),
+            "timestamp is signed"
+        );
+        assert!(
+            verify(SECRET, Some(&header), b"body", at(t + 300)).is_ok(),
+            "edge of the tolerance"
+        );
     }
 
     #[test]

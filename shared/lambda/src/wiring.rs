@@ -217,7 +217,10 @@ pub fn required(name: &'static str) -> Result<String, ConfigError> {
 pub async fn hr_queue_from_env() -> Result<Arc<dyn Queue>, ConfigError> {
     let url = required(env::HR_QUEUE_URL)?;
     let config = provisio_aws::sdk_config().await;
-    Ok(Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&config), url)))
+    Ok(Arc::new(SqsQueue::new(
+        aws_sdk_sqs::Client::new(&config),
+        url,
+    )))
 }
 
 /// Lifecycle settings: `PROVISIO_MOVER_GRACE_HOURS`, whole hours, default 7 days.
@@ -233,7 +236,9 @@ fn lifecycle_settings(raw: Option<String>) -> Result<LifecycleSettings, ConfigEr
             .map(|h| LifecycleSettings {
                 mover_grace: chrono::Duration::hours(h.into()),
             })
-            .map_err(|_| ConfigError::Invalid(env::MOVER_GRACE_HOURS, v.into(), "a whole number of hours")),
+            .map_err(|_| {
+                ConfigError::Invalid(env::MOVER_GRACE_HOURS, v.into(), "a whole number of hours")
+            }),
     }
 }
 
@@ -372,7 +377,10 @@ mod tests {
 
     #[test]
     fn the_mover_grace_defaults_to_a_week_and_must_be_whole_hours() {
-        assert_eq!(lifecycle_settings(None).unwrap(), LifecycleSettings::default());
+        assert_eq!(
+            lifecycle_settings(None).unwrap(),
+            LifecycleSettings::default()
+        );
         assert_eq!(
             lifecycle_settings(Some(" 48 ".into())).unwrap().mover_grace,
             chrono::Duration::hours(48)

@@ -228,7 +228,11 @@ mod tests {
         }
         let first = q.receive(1);
         q.settle(&ids(&first), &ids(&first));
-        assert_eq!(bodies(&q.receive(10)), ["E2/c"], "E1/b must not overtake E1/a");
+        assert_eq!(
+            bodies(&q.receive(10)),
+            ["E2/c"],
+            "E1/b must not overtake E1/a"
+        );
     }
 
     #[tokio::test]

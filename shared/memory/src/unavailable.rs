@@ -1,10 +1,10 @@
 use async_trait::async_trait;
 use provisio_core::model::DomainEvent;
-use provisio_core::ports::{EventBus, Workflow};
+use provisio_core::ports::{EventBus, Queue, QueueMessage, Workflow};
 use provisio_core::{Error, Result};
 use serde_json::Value;
 
-/// A workflow engine or event bus that is down: every call fails with `Provisio.StoreUnavailable`, as the
+/// A workflow engine, event bus or queue that is down: every call fails with `Provisio.StoreUnavailable`, as the
 /// AWS adapters report an outage. For tests of what a use case does when a dependency fails.
 #[derive(Debug, Clone, Copy)]
 pub struct Unavailable(pub &'static str);
@@ -38,6 +38,13 @@ impl Workflow for Unavailable {
 #[async_trait]
 impl EventBus for Unavailable {
     async fn publish(&self, _: Vec<DomainEvent>) -> Result<()> {
+        Err(self.error())
+    }
+}
+
+#[async_trait]
+impl Queue for Unavailable {
+    async fn send(&self, _: QueueMessage) -> Result<()> {
         Err(self.error())
     }
 }

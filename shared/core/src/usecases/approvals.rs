@@ -479,7 +479,8 @@ pub async fn reassign(
             out.unassigned.push(task.approval_id);
             continue;
         };
-        if let Some((before, after)) = hand_over(p, &task.approval_id, &leaving, &successor).await? {
+        if let Some((before, after)) = hand_over(p, &task.approval_id, &leaving, &successor).await?
+        {
             audit(
                 p,
                 "provisio",
@@ -527,8 +528,7 @@ async fn may_take_over(
         return Ok(false);
     }
     // Someone on leave still qualifies: their delegate sees the task (acting_principals) and escalation runs.
-    Ok(p
-        .identities
+    Ok(p.identities
         .get(id)
         .await?
         .is_some_and(|who| who.status != IdentityStatus::Terminated))

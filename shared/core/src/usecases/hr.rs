@@ -87,9 +87,15 @@ pub async fn apply(p: &Ports, settings: &LifecycleSettings, event: &HrEvent) -> 
     };
     let applied = lifecycle::apply(p, settings, change, |before| updated(event, before)).await?;
     match &applied {
-        Applied::Applied(_) => tracing::info!(event = %event.event_id, kind = ?event.kind, "HR event applied"),
-        Applied::Duplicate(_) => tracing::info!(event = %event.event_id, "HR event already applied"),
-        Applied::Stale(_) => tracing::info!(event = %event.event_id, "HR event older than the last applied one: ignored"),
+        Applied::Applied(_) => {
+            tracing::info!(event = %event.event_id, kind = ?event.kind, "HR event applied")
+        }
+        Applied::Duplicate(_) => {
+            tracing::info!(event = %event.event_id, "HR event already applied")
+        }
+        Applied::Stale(_) => {
+            tracing::info!(event = %event.event_id, "HR event older than the last applied one: ignored")
+        }
     }
     Ok(applied)
 }

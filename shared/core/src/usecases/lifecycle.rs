@@ -254,7 +254,11 @@ async fn grant_birthright(p: &Ports, who: &Identity, cause: &str) -> Result<()> 
 
 /// Schedules the revocation (after the grace period, with a notice) of every active holding the mover no longer
 /// fits, and withdraws a scheduled one for a holding that fits again.
-async fn reevaluate_holdings(p: &Ports, settings: &LifecycleSettings, who: &Identity) -> Result<()> {
+async fn reevaluate_holdings(
+    p: &Ports,
+    settings: &LifecycleSettings,
+    who: &Identity,
+) -> Result<()> {
     let now = p.clock.now();
     for mut holding in p.assignments.list_by_holder(&who.employee_id).await? {
         if holding.status != AssignmentStatus::Active {

@@ -114,32 +114,31 @@ pub async fn cancel_requests(p: &Ports, employee_id: &str) -> Result<RequestsOut
         } else {
             "request.cancelled"
         };
-        let (_, what) = update_request(p, &req.request_id, SYSTEM, action, |r| {
-            Ok(match r.status {
-                s if s.is_terminal() => Cancel::Ended,
-                RequestStatus::Approved | RequestStatus::Provisioning => {
-                    r.cancel_requested = true;
-                    Cancel::InFlight
-                }
-                _ => {
-                    r.cancel_requested = true;
-                    r.outcome = Some(Outcome {
-                        error: errors::CANCELLED.into(),
-                        reason: LEAVER_NOTE.into(),
-                    });
-                    for stage in r
-                        .stages
-                        .iter_mut()
-                        .filter(|s| matches!(s.status, StageStatus::Open | StageStatus::Waiting))
-                    {
-                        stage.status = StageStatus::Cancelled;
+        let (_, what) =
+            update_request(p, &req.request_id, SYSTEM, action, |r| {
+                Ok(match r.status {
+                    s if s.is_terminal() => Cancel::Ended,
+                    RequestStatus::Approved | RequestStatus::Provisioning => {
+                        r.cancel_requested = true;
+                        Cancel::InFlight
                     }
-                    r.transition(RequestStatus::Cancelled, SYSTEM, LEAVER_NOTE, now);
-                    Cancel::Cancelled
-                }
+                    _ => {
+                        r.cancel_requested = true;
+                        r.outcome = Some(Outcome {
+                            error: errors::CANCELLED.into(),
+                            reason: LEAVER_NOTE.into(),
+                        });
+                        for stage in r.stages.iter_mut().filter(|s| {
+                            matches!(s.status, StageStatus::Open | StageStatus::Waiting)
+                        }) {
+                            stage.status = StageStatus::Cancelled;
+                        }
+                        r.transition(RequestStatus::Cancelled, SYSTEM, LEAVER_NOTE, now);
+                        Cancel::Cancelled
+                    }
+                })
             })
-        })
-        .await?;
+            .await?;
         match what {
             Cancel::Ended => {}
             Cancel::InFlight => out.in_flight.push(req.request_id),
