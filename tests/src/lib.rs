@@ -14,6 +14,8 @@ use provisio_local::{Config, LocalStack, Store};
 use provisio_memory::MemoryStores;
 use serde_json::{Value, json};
 
+pub mod target;
+
 /// Secret the in-process webhook connectors sign with (see [`Stack::start`]).
 pub const CONNECTOR_SECRET: &str = "e2e-connector-secret";
 const JWT_SECRET: &str = "e2e-jwt-secret";

@@ -22,14 +22,20 @@ use provisio_memory::{RecordingEventBus, RecordingWorkflow, ScriptedConnectors};
 use serde_json::Value;
 use std::sync::Arc;
 
+/// The secret the events/hr-webhook fixtures are signed with, and a SCIM token.
+const HR_SECRET: &str = "fixture-hr-webhook-secret";
+const SCIM_TOKEN: &str = "smoke-scim-token";
+
 /// What a fixture must produce.
 enum Expect {
     /// An HTTP function's response status.
     Status(u16),
     /// A task function's successful result.
     Done,
+    /// An SQS consumer's partial batch response reporting no failure.
+    NoBatchFailures,
 }
-use Expect::{Done, Status};
+use Expect::{Done, NoBatchFailures, Status};
 
 /// The AWS side, created on moto the way the CDK app creates it on AWS.
 struct Aws {
@@ -40,6 +46,7 @@ struct Aws {
     sfn: aws_sdk_sfn::Client,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
+    hr_queue_url: String,
 }
 
 impl Aws {
@@ -53,7 +60,7 @@ impl Aws {
             .expect("create tables");
 
         let sfn = aws_sdk_sfn::Client::new(&config);
-        let mut arns = Vec::new();
+        let mut vars = Vec::new();
         for machine in state_machines::ALL {
             let definition = std::fs::read_to_string(
                 repo_root().join(format!("statemachines/{machine}.asl.json")),
@@ -68,7 +75,11 @@ impl Aws {
                 .await
                 .expect("create state machine")
                 .state_machine_arn;
-            arns.push(arn);
+            let variable = env::state_machine_arns::ALL
+                .iter()
+                .find(|v| v.ends_with(&format!("_{}_ARN", machine.to_uppercase())))
+                .unwrap_or_else(|| panic!("names.json has no ARN variable for {machine}"));
+            vars.push((variable.to_string(), arn));
         }
 
         // The bus, and a rule copying every Provisio event to a queue the test reads.
@@ -116,22 +127,28 @@ impl Aws {
             .await
             .expect("put targets");
 
-        let mut vars = vec![
+        // The HR FIFO queue the webhook sends to, as the CDK app declares it.
+        let hr_queue_url = sqs
+            .create_queue()
+            .queue_name(format!("{prefix}hr-events.fifo"))
+            .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+            .send()
+            .await
+            .expect("create HR queue")
+            .queue_url
+            .expect("HR queue url");
+
+        vars.extend([
             (env::BACKEND.to_string(), "dynamodb".to_string()),
             (env::EVENT_BUS_NAME.to_string(), bus),
-            (
-                env::state_machine_arns::FULFILMENT.to_string(),
-                arns[0].clone(),
-            ),
-            (
-                env::state_machine_arns::DEPROVISION.to_string(),
-                arns[1].clone(),
-            ),
+            (env::HR_QUEUE_URL.to_string(), hr_queue_url.clone()),
+            (env::HR_WEBHOOK_SECRET.to_string(), HR_SECRET.to_string()),
+            (env::SCIM_TOKEN.to_string(), SCIM_TOKEN.to_string()),
             ("AWS_ENDPOINT_URL".into(), moto.endpoint.clone()),
             ("AWS_REGION".into(), "us-east-1".into()),
             ("AWS_ACCESS_KEY_ID".into(), "test".into()),
             ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
-        ];
+        ]);
         for (logical, physical) in names.pairs() {
             let variable = env::tables::ALL
                 .iter()
@@ -158,6 +175,7 @@ impl Aws {
             sfn,
             sqs,
             queue_url,
+            hr_queue_url,
         }
     }
 
@@ -229,8 +247,22 @@ impl Emulator {
         Self { port, child }
     }
 
-    /// Starts `function`'s binary against the emulator, invokes each case, checks the result, stops it.
+    /// Starts `function`'s binary against the emulator, invokes each events/ case, checks the result, stops it.
     fn run(&self, aws: &Aws, function: &str, cases: &[(&str, Expect)]) {
+        let files: Vec<(PathBuf, &Expect)> = cases
+            .iter()
+            .map(|(case, expect)| {
+                (
+                    events_dir().join(function).join(format!("{case}.json")),
+                    expect,
+                )
+            })
+            .collect();
+        self.run_files(aws, function, &files);
+    }
+
+    /// As [`Emulator::run`], with event files from anywhere (e.g. made by the test).
+    fn run_files(&self, aws: &Aws, function: &str, cases: &[(PathBuf, &Expect)]) {
         let binary = binary(function);
         let mut process = Command::new(&binary)
             .envs(aws.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -245,9 +277,9 @@ impl Emulator {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
-        for (case, expect) in cases {
-            let fixture = events_dir().join(function).join(format!("{case}.json"));
-            let out = invoke(self.port, &fixture);
+        for (fixture, expect) in cases {
+            let case = fixture.display();
+            let out = invoke(self.port, fixture);
             if let Ok(Some(status)) = process.try_wait() {
                 panic!("{function} exited ({status}) during {case}: its init failed");
             }
@@ -259,6 +291,11 @@ impl Emulator {
                 Done => assert!(
                     out.get("errorType").is_none(),
                     "{function}/{case} failed: {out}"
+                ),
+                NoBatchFailures => assert_eq!(
+                    out["batchItemFailures"],
+                    serde_json::json!([]),
+                    "{function}/{case} answered {out}"
                 ),
             }
         }
@@ -272,6 +309,23 @@ impl Drop for Emulator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A copy of the API Gateway event in `fixture` signed now with the fixture secret (the fixture itself is signed
+/// at the demo time, which real time has left behind), in a file of its own.
+fn fresh_signature(fixture: &Path) -> PathBuf {
+    let mut event: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).expect("read fixture"))
+            .expect("JSON");
+    let body = event["body"].as_str().expect("body").to_string();
+    let t = chrono::Utc::now().timestamp();
+    event["headers"]["x-provisio-signature"] =
+        provisio_core::signature::sign(HR_SECRET.as_bytes(), t, body.as_bytes()).into();
+    let dir = std::env::temp_dir().join(format!("provisio-smoke-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("hr-event-signed-now.json");
+    std::fs::write(&path, event.to_string()).expect("write signed event");
+    path
 }
 
 /// The debug binary `cargo build --bins` left in the target directory.
@@ -468,12 +522,81 @@ async fn every_function_binary_answers_its_fixtures_on_the_dynamodb_backend() {
     let entries = aws.ports.audit.entries().await.unwrap();
     assert!(provisio_core::audit::verify(&entries).ok);
 
+    // HR: the webhook refuses what is not signed with its secret and queues a freshly signed event in the FIFO
+    // queue, grouped by employee and deduplicated by event id; hr-sync applies what SQS delivers.
+    emulator.run(&aws, "hr-webhook", &[("bad-signature", Status(401))]);
+    let signed = fresh_signature(&events_dir().join("hr-webhook/hire.json"));
+    emulator.run_files(&aws, "hr-webhook", &[(signed.clone(), &Status(202))]);
+    let queued = aws
+        .sqs
+        .receive_message()
+        .queue_url(&aws.hr_queue_url)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .expect("receive HR queue")
+        .messages
+        .unwrap_or_default();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    let attributes = queued[0].attributes().expect("system attributes");
+    let attribute = |name| {
+        attributes
+            .get(&aws_sdk_sqs::types::MessageSystemAttributeName::from(name))
+            .map(String::as_str)
+    };
+    assert_eq!(attribute("MessageGroupId"), Some("E031"));
+    assert_eq!(
+        attribute("MessageDeduplicationId"),
+        Some("wd-2026-11-22-0001")
+    );
+    emulator.run(
+        &aws,
+        "hr-sync",
+        &[
+            ("hire-then-move", NoBatchFailures),
+            ("terminate", NoBatchFailures),
+        ],
+    );
+    let joiner = aws
+        .ports
+        .identities
+        .get("E031")
+        .await
+        .unwrap()
+        .expect("E031 hired");
+    assert_eq!(joiner.department, "Sales", "hired, then moved");
+    let leaver = aws.ports.identities.get("E013").await.unwrap().unwrap();
+    assert_eq!(
+        leaver.status,
+        provisio_core::model::IdentityStatus::Terminated
+    );
+    let offboarding_arn = &aws
+        .env
+        .iter()
+        .find(|(k, _)| k == env::state_machine_arns::OFFBOARDING)
+        .expect("offboarding ARN")
+        .1;
+    let offboardings = aws
+        .sfn
+        .list_executions()
+        .state_machine_arn(offboarding_arn)
+        .send()
+        .await
+        .expect("list executions");
+    assert_eq!(
+        offboardings.executions().len(),
+        1,
+        "the leaver's offboarding started"
+    );
+
     // Events reached the bus.
     let published = aws.published().await;
     for wanted in [
         event_types::APPROVAL_REQUESTED,
         event_types::ACCESS_PROVISIONED,
         event_types::ACCESS_REVOKED,
+        event_types::EMPLOYEE_JOINED,
+        event_types::EMPLOYEE_LEFT,
     ] {
         assert!(
             published.contains(wanted),

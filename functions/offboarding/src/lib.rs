@@ -3,11 +3,11 @@
 //! the state machine's Map sends every holding to the deprovisioning function.
 
 use provisio_core::Result;
+use provisio_core::ports::Ports;
 use provisio_core::usecases::approvals::Reassignment;
 use provisio_core::usecases::offboarding::{
     self, DeviceReturns, Holdings, Leaver, Report, ReportInput, RequestsOutcome,
 };
-use provisio_core::ports::Ports;
 use serde::{Deserialize, Serialize};
 
 /// One step of the offboarding state machine.

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use provisio_asl::{Definition, Engine, ExecutionDescription, ExecutionStatus, TaskFailure, TaskInvoker};
+use provisio_asl::{
+    Definition, Engine, ExecutionDescription, ExecutionStatus, TaskFailure, TaskInvoker,
+};
 use provisio_core::model::*;
 use provisio_core::names::{errors, event_types};
 use provisio_core::ports::{Clock as _, Ports};
@@ -95,7 +97,10 @@ fn machine(demo: &Demo) -> Machine {
     let text = std::fs::read_to_string(repo_root().join("statemachines/offboarding.asl.json"))
         .expect("read the definition");
     let substitutions = HashMap::from([
-        ("OffboardingFunctionArn".to_string(), "offboarding".to_string()),
+        (
+            "OffboardingFunctionArn".to_string(),
+            "offboarding".to_string(),
+        ),
         (
             "DeprovisioningFunctionArn".to_string(),
             "deprovisioning".to_string(),
@@ -107,7 +112,10 @@ fn machine(demo: &Demo) -> Machine {
         cancel_checks: AtomicUsize::new(0),
         stop_on_check: Mutex::new(None),
     });
-    let engine = Engine::new(functions.clone(), Arc::new(JumpingClock(demo.clock.clone())));
+    let engine = Engine::new(
+        functions.clone(),
+        Arc::new(JumpingClock(demo.clock.clone())),
+    );
     Machine {
         engine,
         definition: Arc::new(definition),
@@ -133,7 +141,9 @@ impl Machine {
             .history(name)
             .unwrap()
             .iter()
-            .filter(|e| e.r#type.ends_with("StateEntered") && e.state_name.as_deref() == Some(state))
+            .filter(|e| {
+                e.r#type.ends_with("StateEntered") && e.state_name.as_deref() == Some(state)
+            })
             .count()
     }
 }
@@ -210,7 +220,9 @@ async fn a_leaver_is_offboarded_and_a_holding_that_cannot_be_revoked_fails_the_e
     assert_eq!(done.error.as_deref(), Some(errors::OFFBOARDING_INCOMPLETE));
     let cause = done.cause.unwrap();
     assert!(
-        cause.contains("1 of 5 holdings not revoked: E009.adobe-acrobat-pro (Provisio.ConnectorPermanent)"),
+        cause.contains(
+            "1 of 5 holdings not revoked: E009.adobe-acrobat-pro (Provisio.ConnectorPermanent)"
+        ),
         "{cause}"
     );
     for held in [
@@ -305,7 +317,8 @@ async fn an_active_employee_is_never_offboarded() {
 async fn an_approved_request_is_waited_for_until_fulfilment_stops_it() {
     let demo = demo_ports().await;
     let p = &demo.ports;
-    demo.seed_request("req-approved", LEAVER, "lucidchart").await;
+    demo.seed_request("req-approved", LEAVER, "lucidchart")
+        .await;
     fulfilment::route(p, "req-approved").await.unwrap();
     terminate(p).await;
     let m = machine(&demo);

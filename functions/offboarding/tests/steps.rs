@@ -114,10 +114,14 @@ fn every_fixture_is_a_step_payload() {
 #[tokio::test]
 async fn only_a_terminated_identity_is_offboarded() {
     let demo = demo_ports().await;
-    let err = step(&demo, "check-leaver").await.expect_err("E009 is active");
+    let err = step(&demo, "check-leaver")
+        .await
+        .expect_err("E009 is active");
     assert_eq!(error_type(err), errors::FORBIDDEN);
     // The listing before revocation checks again (a rehire while offboarding ran keeps their access).
-    let err = step(&demo, "list-holdings").await.expect_err("E009 is active");
+    let err = step(&demo, "list-holdings")
+        .await
+        .expect_err("E009 is active");
     assert_eq!(error_type(err), errors::FORBIDDEN);
 
     terminate(&demo.ports, LEAVER).await;
@@ -135,7 +139,8 @@ async fn open_requests_are_cancelled_and_approved_ones_are_stopped() {
     let pending = open_first_stage(p, "req-pending").await;
     assert_eq!(pending.approvers, [user("E002")]);
     // Auto-approved, fulfilment about to provision it.
-    demo.seed_request("req-approved", LEAVER, "lucidchart").await;
+    demo.seed_request("req-approved", LEAVER, "lucidchart")
+        .await;
     fulfilment::route(p, "req-approved").await.unwrap();
     demo.fulfil("req-done", LEAVER, "adobe-acrobat-pro").await;
     // E009 asked for something for a report of theirs: E013 still needs it.
@@ -204,7 +209,10 @@ async fn open_requests_are_cancelled_and_approved_ones_are_stopped() {
         settled,
         json!({"cancelled": 0, "inFlight": [], "settled": true})
     );
-    assert!(demo.connectors.grants().len() == 1, "only req-done was granted");
+    assert!(
+        demo.connectors.grants().len() == 1,
+        "only req-done was granted"
+    );
 }
 
 #[tokio::test]
@@ -230,8 +238,10 @@ async fn approvals_waiting_for_the_leaver_go_to_their_manager() {
     );
     assert_eq!(
         published(&demo, event_types::APPROVAL_REASSIGNED),
-        [json!({"approvalId": task.approval_id, "requestId": FIXTURE_REQUEST_ID,
-                "from": "user:E009", "to": "user:E002"})]
+        [
+            json!({"approvalId": task.approval_id, "requestId": FIXTURE_REQUEST_ID,
+                "from": "user:E009", "to": "user:E002"})
+        ]
     );
     assert!(
         audit_actions(p, &task.approval_id)
@@ -270,12 +280,7 @@ async fn without_a_manager_approvals_fall_back_to_the_policy_group_then_the_item
     let demo = demo_ports().await;
     let p = &demo.ports;
     // An item like figma-professional (owned by E009) whose policy names a fallback group.
-    let mut wiki = p
-        .catalog
-        .get("figma-professional")
-        .await
-        .unwrap()
-        .unwrap();
+    let mut wiki = p.catalog.get("figma-professional").await.unwrap().unwrap();
     wiki.item_id = "team-wiki".into();
     wiki.approval_policy.fallback_group = Some("it-fulfilment".into());
     p.catalog.put(wiki).await.unwrap();
@@ -297,7 +302,10 @@ async fn without_a_manager_approvals_fall_back_to_the_policy_group_then_the_item
     let out = step(&demo, "reassign-approvals").await.expect("reassign");
 
     // figma-professional: no fallback group, and its owner is the leaver: nobody can take it.
-    assert_eq!(out, json!({"reassigned": 2, "unassigned": ["req-figma-s0"]}));
+    assert_eq!(
+        out,
+        json!({"reassigned": 2, "unassigned": ["req-figma-s0"]})
+    );
     assert_eq!(
         approval(p, "req-wiki-s0").await.approvers,
         [Principal::Group("it-fulfilment".into())]
@@ -388,7 +396,9 @@ async fn a_device_gets_one_return_task() {
     demo.fulfil("req-2", LEAVER, "yubikey-5c").await;
     terminate(p, LEAVER).await;
 
-    let out = step(&demo, "request-device-returns").await.expect("devices");
+    let out = step(&demo, "request-device-returns")
+        .await
+        .expect("devices");
 
     assert_eq!(
         out,
@@ -441,8 +451,10 @@ async fn a_holding_that_could_not_be_revoked_is_reported_and_the_offboarding_is_
     );
     assert_eq!(
         published(&demo, event_types::REVOCATION_FAILED),
-        [json!({"employeeId": LEAVER, "assignmentId": "E009.yubikey-5c", "itemId": "yubikey-5c",
-                "error": "Provisio.ConnectorPermanent"})]
+        [
+            json!({"employeeId": LEAVER, "assignmentId": "E009.yubikey-5c", "itemId": "yubikey-5c",
+                "error": "Provisio.ConnectorPermanent"})
+        ]
     );
     let done = &published(&demo, event_types::OFFBOARDING_COMPLETED)[0];
     assert_eq!(done["complete"], false);
@@ -533,7 +545,11 @@ async fn a_clean_offboarding_is_complete() {
     assert_eq!(out["complete"], true, "{out}");
     let done = &published(&demo, event_types::OFFBOARDING_COMPLETED)[0];
     assert_eq!(
-        (&done["complete"], &done["revoked"], &done["holdingsRemaining"]),
+        (
+            &done["complete"],
+            &done["revoked"],
+            &done["holdingsRemaining"]
+        ),
         (&json!(true), &json!(1), &json!(0))
     );
     assert_eq!(

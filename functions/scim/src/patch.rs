@@ -14,7 +14,7 @@ use crate::resource::{
     Doc, EXTERNAL_ID, check_primary, container, drop_empty_extension, normalize_single,
     normalize_value,
 };
-use crate::schema::{self, Attr, Schema, Type};
+use crate::schema::{self, Attr, Type};
 
 /// Most operations one PATCH request may carry.
 const MAX_OPERATIONS: usize = 100;

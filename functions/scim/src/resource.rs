@@ -443,7 +443,7 @@ pub fn working_doc(identity: &Identity, account: &ScimAccount, base: &str) -> Do
     if let Some(external_id) = &account.external_id {
         doc.insert("externalId".into(), json!(external_id));
     }
-    let mut set = |doc: &mut Doc, name: &str, value: &str| {
+    let set = |doc: &mut Doc, name: &str, value: &str| {
         if value.is_empty() {
             doc.remove(name);
         } else {

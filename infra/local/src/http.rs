@@ -54,7 +54,13 @@ impl Function {
             Function::ApprovalCallback => approval_callback::handle(&ctx.ports, req).await,
             Function::Admin => admin::handle(&ctx.ports, req).await,
             Function::HrWebhook => hr_webhook::handle(&ctx.hr_webhook, req).await,
-            Function::Scim => scim::handle(&ctx.ports, &ctx.scim_token, req).await,
+            Function::Scim => {
+                let settings = scim::Settings {
+                    token: ctx.scim_token.clone(),
+                    lifecycle: ctx.lifecycle.clone(),
+                };
+                scim::handle(&ctx.ports, &settings, req).await
+            }
         }
     }
 }
