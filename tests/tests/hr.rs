@@ -372,3 +372,84 @@ async fn an_event_that_cannot_be_applied_ends_in_the_dead_letter_queue_without_b
     assert!(s.identity("E999").await.is_null());
     assert_eq!(s.identity("E900").await["status"], "active");
 }
+
+#[tokio::test]
+async fn a_new_manager_takes_over_the_movers_pending_approvals() {
+    let s = Stack::start().await;
+    // E013 reports to E009 and waits for E009's approval.
+    let id = s
+        .submit("E013", json!({"itemId": "figma-professional"}))
+        .await;
+    let approval = s.wait_open_stage("E013", &id, 0).await;
+    s.hr_events(&[event(
+        "e-new-manager",
+        "update",
+        "2026-11-22T09:00:00Z",
+        json!({"employeeId": "E013", "managerId": "E002"}),
+    )])
+    .await;
+
+    let pending = |who: &'static str| {
+        let s = s.clone();
+        async move {
+            let r = s.call(who, "GET", "/approvals", None).await;
+            r.body["items"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    assert!(
+        pending("E009").await.is_empty(),
+        "the old manager no longer waits"
+    );
+    let mine = pending("E002").await;
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0]["approvalId"], approval.as_str());
+    assert_eq!(s.published("ApprovalReassigned").await.len(), 1);
+    let r = s
+        .call(
+            "E002",
+            "POST",
+            &format!("/approvals/{approval}/decision"),
+            Some(json!({"decision": "approve"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    s.wait_status("E013", &id, "FULFILLED").await;
+}
+
+#[tokio::test]
+async fn a_leaver_posted_by_hr_loses_every_holding() {
+    let s = Stack::start().await;
+    let id = s.submit("E013", json!({"itemId": "lucidchart"})).await;
+    s.wait_status("E013", &id, "FULFILLED").await;
+
+    s.hr_events(&[event(
+        "e-leave-company",
+        "terminate",
+        "2026-11-22T09:00:00Z",
+        json!({"employeeId": "E013"}),
+    )])
+    .await;
+
+    assert_eq!(s.identity("E013").await["status"], "terminated");
+    let start = std::time::Instant::now();
+    while s.published("OffboardingCompleted").await.is_empty() {
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "offboarding never completed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let holding = s
+        .stack
+        .ports
+        .assignments
+        .get("E013.lucidchart")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        holding.status,
+        provisio_core::model::AssignmentStatus::Revoked
+    );
+    assert_eq!(s.published("EmployeeLeft").await.len(), 1);
+}

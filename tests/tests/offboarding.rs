@@ -8,8 +8,9 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use provisio_core::model::{AssignmentStatus, IdentityStatus};
+use provisio_core::model::AssignmentStatus;
 use provisio_core::names::{errors, event_types};
+use provisio_core::usecases::assignments::execution_name;
 use provisio_tests::Stack;
 use provisio_tests::target::Target;
 use serde_json::{Value, json};
@@ -89,28 +90,25 @@ async fn leaver() -> Leaver {
     }
 }
 
-const EXECUTION: &str = "offboard-E009";
-
-/// HR says E009 left: the identity is terminated and offboarding starts (what the lifecycle use case does).
+/// HR says E009 left, through the signed webhook: hr-sync terminates the identity and starts the offboarding.
 /// Returns the finished execution and its history, as `GET /_local/executions/{name}` shows them.
 async fn offboard(s: &Stack) -> Value {
-    let ports = &s.stack.ports;
-    let mut who = ports.identities.get(LEAVER).await.unwrap().unwrap();
-    who.status = IdentityStatus::Terminated;
-    ports.identities.put(who).await.unwrap();
-    ports
-        .workflow
-        .start_offboarding(EXECUTION, json!({"employeeId": LEAVER}))
-        .await
-        .expect("offboarding starts");
-    tokio::time::timeout(Duration::from_secs(60), s.stack.engine.wait_for(EXECUTION))
+    let event_id = "wd-leaver-E009";
+    s.hr_events(&[json!({
+        "eventId": event_id, "type": "terminate", "occurredAt": s.stack.clock.now(),
+        "employee": {"employeeId": LEAVER}
+    })])
+    .await;
+    assert_eq!(s.identity(LEAVER).await["status"], "terminated");
+    let execution = execution_name("offboard", &[LEAVER, event_id]);
+    tokio::time::timeout(Duration::from_secs(60), s.stack.engine.wait_for(&execution))
         .await
         .expect("offboarding finishes")
         .expect("execution exists");
     let r = s
         .send(
             "GET",
-            &format!("/_local/executions/{EXECUTION}"),
+            &format!("/_local/executions/{execution}"),
             None,
             None,
             &[],

@@ -561,3 +561,31 @@ async fn a_clean_offboarding_is_complete() {
         "offboarding.completed"
     );
 }
+
+#[tokio::test]
+async fn an_error_caught_after_the_revoke_went_through_is_no_failure() {
+    let demo = demo_ports().await;
+    let p = &demo.ports;
+    demo.fulfil("req-1", LEAVER, "lucidchart").await;
+    terminate(p, LEAVER).await;
+    let revoke = Deprovision {
+        assignment_id: "E009.lucidchart".into(),
+        request_id: None,
+        reason: AssignmentStatus::Revoked,
+    };
+    fulfilment::deprovision(p, &revoke).await.unwrap();
+    // The function revoked, then its response was lost: the Map recorded a Lambda error.
+    let input = json!({"action": "report", "employeeId": LEAVER, "requests": null, "approvals": null,
+        "holdings": {"items": [{"assignmentId": "E009.lucidchart", "itemId": "lucidchart"}]},
+        "devices": null,
+        "revocations": [{"assignmentId": "E009.lucidchart",
+                         "failure": {"Error": "Lambda.Unknown", "Cause": "timed out"}}],
+        "failures": {}});
+
+    let out = invoke_json(input, |i| offboarding::handle(p, i))
+        .await
+        .expect("report");
+
+    assert_eq!(out["complete"], true, "{out}");
+    assert!(published(&demo, event_types::REVOCATION_FAILED).is_empty());
+}

@@ -41,15 +41,17 @@ impl AttrPath {
     pub fn parse(text: &str) -> std::result::Result<AttrPath, String> {
         let text = text.trim();
         let (urn, rest) = if starts_with_ci(text, "urn:") {
-            let known = [schema::USER, schema::ENTERPRISE].into_iter().find_map(|urn| {
-                if text.len() == urn.len() && starts_with_ci(text, urn) {
-                    Some((urn, ""))
-                } else if starts_with_ci(text, urn) && text[urn.len()..].starts_with(':') {
-                    Some((urn, &text[urn.len() + 1..]))
-                } else {
-                    None
-                }
-            });
+            let known = [schema::USER, schema::ENTERPRISE]
+                .into_iter()
+                .find_map(|urn| {
+                    if text.len() == urn.len() && starts_with_ci(text, urn) {
+                        Some((urn, ""))
+                    } else if starts_with_ci(text, urn) && text[urn.len()..].starts_with(':') {
+                        Some((urn, &text[urn.len() + 1..]))
+                    } else {
+                        None
+                    }
+                });
             match known {
                 Some((urn, rest)) => (Some(urn.to_string()), rest),
                 // Some other extension: its attribute name follows the last colon.
@@ -108,7 +110,13 @@ pub enum Resolved {
     Ignored,
 }
 
-const META: &[&str] = &["resourceType", "created", "lastModified", "location", "version"];
+const META: &[&str] = &[
+    "resourceType",
+    "created",
+    "lastModified",
+    "location",
+    "version",
+];
 
 impl AttrPath {
     /// What the path designates at the top of a User. Unknown core attributes are `invalidPath` (the caller maps
@@ -446,7 +454,10 @@ fn values<'v>(
                 )));
             }
             let attr = schema::find(parent.sub, &path.name).ok_or_else(|| {
-                invalid(format!("{} has no sub-attribute {:?}", parent.name, path.name))
+                invalid(format!(
+                    "{} has no sub-attribute {:?}",
+                    parent.name, path.name
+                ))
             })?;
             push_values(&mut out, obj.get(attr.name));
             Ok((out, Leaf::of(attr)))
@@ -743,20 +754,28 @@ mod tests {
         assert!(matches(r#"title ge "Engineer" and title le "Engineer""#));
         assert!(matches("title pr and not (nickName pr)"));
         assert!(matches(r#"title eq "x" or active eq true"#));
-        assert!(!matches(r#"title eq "x" or (active eq true and title eq "y")"#));
+        assert!(!matches(
+            r#"title eq "x" or (active eq true and title eq "y")"#
+        ));
         assert!(matches(r#"active eq true AND NOT(active eq false)"#));
         assert!(matches(r#"nickName eq null"#));
     }
 
     #[test]
     fn dates_compare_as_instants() {
-        assert!(matches(r#"meta.lastModified gt "2026-11-20T09:00:00+00:00""#));
-        assert!(!matches(r#"meta.created ge "2026-11-01T11:00:00+01:00" and meta.created lt "2026-11-01T10:00:00Z""#));
+        assert!(matches(
+            r#"meta.lastModified gt "2026-11-20T09:00:00+00:00""#
+        ));
+        assert!(!matches(
+            r#"meta.created ge "2026-11-01T11:00:00+01:00" and meta.created lt "2026-11-01T10:00:00Z""#
+        ));
     }
 
     #[test]
     fn multi_valued_and_extension_attributes() {
-        assert!(matches(r#"emails[type eq "work" and value co "@example.com"]"#));
+        assert!(matches(
+            r#"emails[type eq "work" and value co "@example.com"]"#
+        ));
         assert!(!matches(r#"emails[type eq "other"]"#));
         assert!(matches(r#"emails.value eq "ADA@HOME.EXAMPLE""#));
         assert!(matches(r#"emails eq "ada@example.com""#));
@@ -794,7 +813,10 @@ mod tests {
         let f = parse(r#"type eq "work" and primary eq true"#).unwrap();
         assert_eq!(
             f.equalities(),
-            Some(vec![("type".into(), json!("work")), ("primary".into(), json!(true))])
+            Some(vec![
+                ("type".into(), json!("work")),
+                ("primary".into(), json!(true))
+            ])
         );
         assert_eq!(parse(r#"type co "w""#).unwrap().equalities(), None);
     }

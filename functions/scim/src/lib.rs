@@ -64,7 +64,9 @@ pub(crate) fn parse_body(req: &ApiRequest) -> Result<Map<String, Value>> {
     }
     match serde_json::from_slice(&req.body) {
         Ok(Value::Object(body)) => Ok(body),
-        Ok(_) => Err(ScimError::InvalidSyntax("the body must be a JSON object".into())),
+        Ok(_) => Err(ScimError::InvalidSyntax(
+            "the body must be a JSON object".into(),
+        )),
         Err(e) => Err(ScimError::InvalidSyntax(format!(
             "the body is not valid JSON: {e}"
         ))),

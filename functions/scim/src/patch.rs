@@ -70,8 +70,10 @@ pub fn apply(doc: &mut Doc, body: &Value) -> Result<()> {
         .ok_or_else(|| ScimError::InvalidSyntax("the body must be a PatchOp object".into()))?;
     if let Some(schemas) = field(body, "schemas") {
         let ok = schemas.as_array().is_some_and(|s| {
-            s.iter()
-                .any(|u| u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(schema::PATCH_OP)))
+            s.iter().any(|u| {
+                u.as_str()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(schema::PATCH_OP))
+            })
         });
         if !ok {
             return Err(ScimError::InvalidSyntax(format!(
@@ -90,9 +92,9 @@ pub fn apply(doc: &mut Doc, body: &Value) -> Result<()> {
         )));
     }
     for operation in operations {
-        let operation = operation.as_object().ok_or_else(|| {
-            ScimError::InvalidSyntax("each operation must be an object".into())
-        })?;
+        let operation = operation
+            .as_object()
+            .ok_or_else(|| ScimError::InvalidSyntax("each operation must be an object".into()))?;
         let kind = match field(operation, "op").and_then(Value::as_str) {
             Some(op) if op.eq_ignore_ascii_case("add") => Kind::Add,
             Some(op) if op.eq_ignore_ascii_case("replace") => Kind::Replace,
@@ -152,9 +154,10 @@ fn apply_at(doc: &mut Doc, kind: Kind, path: &str, value: &Value) -> Result<()> 
     let resolved = path.attr.resolve().map_err(ScimError::InvalidPath)?;
     match (resolved, &path.filter) {
         (Resolved::Ignored, _) => Ok(()),
-        (Resolved::Common(Common::Id | Common::Meta(_)), _) => Err(ScimError::Mutability(
-            format!("{} is read-only", path.attr.name),
-        )),
+        (Resolved::Common(Common::Id | Common::Meta(_)), _) => Err(ScimError::Mutability(format!(
+            "{} is read-only",
+            path.attr.name
+        ))),
         (Resolved::Common(Common::ExternalId), None) => {
             match kind {
                 Kind::Remove => {
@@ -503,7 +506,10 @@ mod tests {
         }}]))
         .unwrap();
         assert_eq!(d["active"], json!(false));
-        assert_eq!(d["name"], json!({"givenName": "Augusta", "familyName": "Lovelace"}));
+        assert_eq!(
+            d["name"],
+            json!({"givenName": "Augusta", "familyName": "Lovelace"})
+        );
         assert_eq!(
             d[schema::ENTERPRISE],
             json!({"department": "Research", "costCenter": "CC-1"})
@@ -537,7 +543,11 @@ mod tests {
         let d = patched(json!([{"op": "remove", "path": "emails[type eq \"work\"]"}])).unwrap();
         assert!(!d.contains_key("emails"));
         let d = patched(json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])).unwrap();
-        assert_eq!(d["emails"].as_array().unwrap().len(), 1, "no match: nothing removed");
+        assert_eq!(
+            d["emails"].as_array().unwrap().len(),
+            1,
+            "no match: nothing removed"
+        );
     }
 
     #[test]
@@ -557,8 +567,10 @@ mod tests {
 
     #[test]
     fn standard_attributes_not_kept_are_ignored_and_unknown_ones_rejected() {
-        let d = patched(json!([{"op": "add", "path": "phoneNumbers[type eq \"work\"].value", "value": "123"}]))
-            .unwrap();
+        let d = patched(
+            json!([{"op": "add", "path": "phoneNumbers[type eq \"work\"].value", "value": "123"}]),
+        )
+        .unwrap();
         assert_eq!(d, doc());
         assert!(matches!(
             patched(json!([{"op": "add", "path": "shoeSize", "value": "9"}])),
@@ -576,13 +588,18 @@ mod tests {
             patched(json!([{"op": "move", "path": "title"}])),
             Err(ScimError::InvalidSyntax(_))
         ));
-        assert!(matches!(patched(json!([])), Err(ScimError::InvalidSyntax(_))));
+        assert!(matches!(
+            patched(json!([])),
+            Err(ScimError::InvalidSyntax(_))
+        ));
         assert!(matches!(
             patched(json!([{"op": "remove"}])),
             Err(ScimError::NoTarget(_))
         ));
         assert!(matches!(
-            patched(json!([{"op": "replace", "path": "emails[type co \"x\"].value", "value": "a@b"}])),
+            patched(
+                json!([{"op": "replace", "path": "emails[type co \"x\"].value", "value": "a@b"}])
+            ),
             Err(ScimError::NoTarget(_))
         ));
         assert!(matches!(

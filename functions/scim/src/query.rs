@@ -42,9 +42,7 @@ fn paths(list: &[&str], what: &str) -> Result<Vec<AttrPath>> {
     list.iter()
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            AttrPath::parse(s).map_err(|e| ScimError::InvalidValue(format!("{what}: {e}")))
-        })
+        .map(|s| AttrPath::parse(s).map_err(|e| ScimError::InvalidValue(format!("{what}: {e}"))))
         .collect()
 }
 
@@ -139,9 +137,9 @@ pub fn from_url(query: &HashMap<String, String>) -> Result<ListQuery> {
 
 /// A POST /.search body (a SearchRequest).
 pub fn from_search(body: &Value) -> Result<ListQuery> {
-    let body = body
-        .as_object()
-        .ok_or_else(|| ScimError::InvalidSyntax("the body must be a SearchRequest object".into()))?;
+    let body = body.as_object().ok_or_else(|| {
+        ScimError::InvalidSyntax("the body must be a SearchRequest object".into())
+    })?;
     let get = |name: &str| {
         body.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -176,15 +174,12 @@ pub fn from_search(body: &Value) -> Result<ListQuery> {
             Some(Value::Array(items)) => items
                 .iter()
                 .map(|i| {
-                    i.as_str().ok_or_else(|| {
-                        ScimError::InvalidValue(format!("{name} must list strings"))
-                    })
+                    i.as_str()
+                        .ok_or_else(|| ScimError::InvalidValue(format!("{name} must list strings")))
                 })
                 .collect::<Result<Vec<_>>>()
                 .map(Some),
-            Some(_) => Err(ScimError::InvalidValue(format!(
-                "{name} must list strings"
-            ))),
+            Some(_) => Err(ScimError::InvalidValue(format!("{name} must list strings"))),
         }
     };
     let projection = projection(
@@ -384,7 +379,10 @@ mod tests {
         assert!(!out.contains_key(ENTERPRISE));
         assert_eq!(out["id"], json!("E1"));
         assert_eq!(out["schemas"], json!([schema::USER]));
-        assert_eq!(except(&["name.familyName"])["name"], json!({"givenName": "Ada"}));
+        assert_eq!(
+            except(&["name.familyName"])["name"],
+            json!({"givenName": "Ada"})
+        );
     }
 
     #[test]
@@ -402,13 +400,18 @@ mod tests {
         let d = q(&[("startIndex", "-4"), ("count", "-1")]).unwrap();
         assert_eq!((d.start_index, d.count), (1, 0));
         assert_eq!(q(&[("count", "100000")]).unwrap().count, MAX_RESULTS);
-        assert!(matches!(q(&[("count", "many")]), Err(ScimError::InvalidValue(_))));
+        assert!(matches!(
+            q(&[("count", "many")]),
+            Err(ScimError::InvalidValue(_))
+        ));
         assert!(matches!(
             q(&[("attributes", "name"), ("excludedAttributes", "id")]),
             Err(ScimError::InvalidSyntax(_))
         ));
-        let s = from_search(&json!({"filter": "userName eq \"a\"", "startIndex": 3, "count": "2",
-            "attributes": ["userName"], "sortBy": "userName", "sortOrder": "descending"}))
+        let s = from_search(
+            &json!({"filter": "userName eq \"a\"", "startIndex": 3, "count": "2",
+            "attributes": ["userName"], "sortBy": "userName", "sortOrder": "descending"}),
+        )
         .unwrap();
         assert!(s.filter.is_some() && s.descending && s.sort_by.is_some());
         assert_eq!((s.start_index, s.count), (3, 2));

@@ -181,6 +181,13 @@ pub fn normalize_single(attr: &Attr, value: &Value) -> Result<Option<Value>> {
             ))),
         },
         Type::Complex => {
+            // Entra ID sends the manager as its bare id: a scalar stands for the `value` sub-attribute.
+            if (value.is_string() || value.is_number())
+                && let Some(sub) = schema::find(attr.sub, "value")
+            {
+                return Ok(normalize_single(sub, value)?
+                    .map(|v| Value::Object(Map::from_iter([(sub.name.to_string(), v)]))));
+            }
             let Value::Object(given) = value else {
                 return Err(ScimError::InvalidValue(format!(
                     "{} must be an object",

@@ -119,8 +119,14 @@ const EMAIL: &[Attr] = &[
         "The email address. The primary one (else the work one, else the first) becomes the identity's email.",
     ),
     string("display", "A human-readable name."),
-    with_canonical(string("type", "A label: work, home, other."), &["work", "home", "other"]),
-    boolean("primary", "Whether this is the preferred address; true at most once."),
+    with_canonical(
+        string("type", "A label: work, home, other."),
+        &["work", "home", "other"],
+    ),
+    boolean(
+        "primary",
+        "Whether this is the preferred address; true at most once.",
+    ),
 ];
 
 /// Only the parts of an address Provisio uses: the country becomes the identity's location.
@@ -131,8 +137,14 @@ const ADDRESS: &[Attr] = &[
         "country",
         "The country (ISO 3166-1 alpha-2). That of the primary address (else the work one, else the first) becomes the identity's location.",
     ),
-    with_canonical(string("type", "A label: work, home, other."), &["work", "home", "other"]),
-    boolean("primary", "Whether this is the preferred address; true at most once."),
+    with_canonical(
+        string("type", "A label: work, home, other."),
+        &["work", "home", "other"],
+    ),
+    boolean(
+        "primary",
+        "Whether this is the preferred address; true at most once.",
+    ),
 ];
 
 /// The core User attributes kept, besides `id`, `externalId` and `meta`, which every resource has.
@@ -151,13 +163,20 @@ pub const USER_ATTRS: &[Attr] = &[
         "The name to display; becomes the identity's display name (else name.formatted, else given and family name).",
     ),
     string("nickName", "The casual name of the User."),
-    reference("profileUrl", &["external"], "A URI of an online profile of the User."),
+    reference(
+        "profileUrl",
+        &["external"],
+        "A URI of an online profile of the User.",
+    ),
     string("title", "The job title; the identity's jobTitle."),
     string(
         "userType",
         "The relation to the organization; 'Contractor' makes the identity a contractor, anything else an employee (FTE).",
     ),
-    string("preferredLanguage", "The preferred written or spoken language."),
+    string(
+        "preferredLanguage",
+        "The preferred written or spoken language.",
+    ),
     string("locale", "The default location for localization."),
     string("timezone", "The time zone, in IANA format."),
     boolean(
@@ -165,11 +184,18 @@ pub const USER_ATTRS: &[Attr] = &[
         "The administrative status. false makes the identity a leaver (terminated, access revoked); true on a leaver rehires.",
     ),
     multi(complex("emails", EMAIL, "Email addresses.")),
-    multi(complex("addresses", ADDRESS, "Physical mailing addresses (locality, region and country only).")),
+    multi(complex(
+        "addresses",
+        ADDRESS,
+        "Physical mailing addresses (locality, region and country only).",
+    )),
 ];
 
 const MANAGER: &[Attr] = &[
-    string("value", "The id of the manager's User; the identity's managerId."),
+    string(
+        "value",
+        "The id of the manager's User; the identity's managerId.",
+    ),
     reference("$ref", &["User"], "The URI of the manager's User."),
 ];
 

@@ -34,20 +34,14 @@ fn new_employee_id() -> String {
     format!("scim-{}", uuid::Uuid::now_v7().simple())
 }
 
-enum Written {
-    Done(Identity),
-    /// The identity changed between reading it and writing it: plan again.
-    Raced,
-}
-
 /// Stores `after` through the lifecycle, if the identity is still `expected` (compared without the lifecycle's
-/// bookkeeping).
+/// bookkeeping). None when it changed between reading and writing: the caller plans again.
 async fn commit(
     ctx: &Ctx<'_>,
     employee_id: &str,
     expected: Option<&Identity>,
     after: Identity,
-) -> Result<Written> {
+) -> Result<Option<Identity>> {
     let strip = |i: &Identity| {
         let mut i = i.clone();
         i.last_change = None;
@@ -67,16 +61,18 @@ async fn commit(
             Ok(after)
         } else {
             raced.store(true, Ordering::SeqCst);
-            Err(Error::Conflict("the identity changed during the write".into()))
+            Err(Error::Conflict(
+                "the identity changed during the write".into(),
+            ))
         }
     })
     .await;
     match result {
-        Ok(Applied::Applied(i) | Applied::Duplicate(i)) => Ok(Written::Done(i)),
+        Ok(Applied::Applied(i) | Applied::Duplicate(i)) => Ok(Some(i)),
         Ok(Applied::Stale(_)) => Err(ScimError::Conflict(
             "a newer change of this identity was applied already; retry later".into(),
         )),
-        Err(_) if raced.load(Ordering::SeqCst) => Ok(Written::Raced),
+        Err(_) if raced.load(Ordering::SeqCst) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
@@ -151,7 +147,11 @@ async fn check_user_name_free(ctx: &Ctx<'_>, user_name: &str, own_id: Option<&st
 /// POST /Users. The id is the enterprise employeeNumber when there is one (and it is URL-safe), else a new id.
 /// An identity HR already created under that number, or one whose User was deleted, is taken over rather than
 /// duplicated.
-pub async fn create(ctx: &Ctx<'_>, req: &ApiRequest, projection: &Projection) -> Result<ApiResponse> {
+pub async fn create(
+    ctx: &Ctx<'_>,
+    req: &ApiRequest,
+    projection: &Projection,
+) -> Result<ApiResponse> {
     let doc = resource::normalize(&parse_body(req)?)?;
     let user_name = resource::user_name(&doc)?;
     resource::external_id(&doc)?;
@@ -174,7 +174,7 @@ pub async fn create(ctx: &Ctx<'_>, req: &ApiRequest, projection: &Projection) ->
             Absent::Keep,
             ctx.p.clock.now(),
         )?;
-        if let Written::Done(identity) = commit(ctx, &employee_id, before.as_ref(), after).await? {
+        if let Some(identity) = commit(ctx, &employee_id, before.as_ref(), after).await? {
             return user_response(ctx, 201, &identity, projection);
         }
     }
@@ -182,11 +182,19 @@ pub async fn create(ctx: &Ctx<'_>, req: &ApiRequest, projection: &Projection) ->
 }
 
 /// GET /Users/{id}, with `If-None-Match` (304 when the client has the current version).
-pub async fn get(ctx: &Ctx<'_>, id: &str, req: &ApiRequest, projection: &Projection) -> Result<ApiResponse> {
+pub async fn get(
+    ctx: &Ctx<'_>,
+    id: &str,
+    req: &ApiRequest,
+    projection: &Projection,
+) -> Result<ApiResponse> {
     let (identity, account) = live_user(ctx, id).await?;
     let (_, version) = resource::render(&identity, &account, ctx.base);
     if let Some(tags) = req.header("if-none-match")
-        && (tags.trim() == "*" || tags.split(',').any(|t| strip_weak(t) == strip_weak(&version)))
+        && (tags.trim() == "*"
+            || tags
+                .split(',')
+                .any(|t| strip_weak(t) == strip_weak(&version)))
     {
         return Ok(ApiResponse {
             status: 304,
@@ -221,7 +229,7 @@ pub async fn replace(
             Absent::Keep,
             ctx.p.clock.now(),
         )?;
-        if let Written::Done(identity) = commit(ctx, id, Some(&current), after).await? {
+        if let Some(identity) = commit(ctx, id, Some(&current), after).await? {
             return user_response(ctx, 200, &identity, projection);
         }
     }
@@ -261,7 +269,7 @@ pub async fn patch(
             Absent::Clear,
             ctx.p.clock.now(),
         )?;
-        if let Written::Done(identity) = commit(ctx, id, Some(&current), after).await? {
+        if let Some(identity) = commit(ctx, id, Some(&current), after).await? {
             return user_response(ctx, 200, &identity, projection);
         }
     }
@@ -282,7 +290,7 @@ pub async fn delete(ctx: &Ctx<'_>, id: &str, req: &ApiRequest) -> Result<ApiResp
             scim.deleted_at = Some(now);
             scim.last_modified = now;
         }
-        if let Written::Done(_) = commit(ctx, id, Some(&current), after).await? {
+        if commit(ctx, id, Some(&current), after).await?.is_some() {
             return Ok(ApiResponse {
                 status: 204,
                 content_type: crate::CONTENT_TYPE,
@@ -340,9 +348,13 @@ pub async fn list(ctx: &Ctx<'_>, query: &ListQuery) -> Result<ApiResponse> {
         (users.total, page)
     } else {
         let candidates = match query.filter.as_ref().and_then(lookup) {
-            Some(Lookup::UserName(name)) => {
-                ctx.p.identities.by_scim_user_name(&name).await?.into_iter().collect()
-            }
+            Some(Lookup::UserName(name)) => ctx
+                .p
+                .identities
+                .by_scim_user_name(&name)
+                .await?
+                .into_iter()
+                .collect(),
             Some(Lookup::ExternalId(e)) => ctx.p.identities.by_scim_external_id(&e).await?,
             Some(Lookup::Id(id)) => ctx.p.identities.get(&id).await?.into_iter().collect(),
             None => ctx.p.identities.scim_users(0, usize::MAX).await?.items,
@@ -376,11 +388,7 @@ pub async fn list(ctx: &Ctx<'_>, query: &ListQuery) -> Result<ApiResponse> {
             matched = keyed.into_iter().map(|(_, r)| r).collect();
         }
         let total = matched.len();
-        let page = matched
-            .into_iter()
-            .skip(offset)
-            .take(query.count)
-            .collect();
+        let page = matched.into_iter().skip(offset).take(query.count).collect();
         (total, page)
     };
     let resources: Vec<Value> = page

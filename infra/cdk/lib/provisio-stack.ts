@@ -205,14 +205,13 @@ export class ProvisioStack extends Stack {
    * a replaced value reaches them by a deploy with its version id (Settings.secretVersionIds).
    */
   private secret(key: SecretKey, description: string): secretsmanager.Secret {
-    const secret = new secretsmanager.Secret(this, pascal(key), {
+    return new secretsmanager.Secret(this, pascal(key), {
       secretName: this.physicalName(`provisio-${kebab(key)}`),
       description: `Provisio: ${description}`,
       // Letters and digits only: it travels in HTTP headers and the HR system's or IdP's settings.
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
       removalPolicy: this.settings.removalPolicy,
     });
-    return secret;
   }
 
   private stateMachineName(key: string): string {
@@ -384,15 +383,12 @@ export class ProvisioStack extends Stack {
       tracingEnabled: true,
     });
     // Unqualified ARNs only: the ASL invokes $LATEST, so no "<arn>:*" wildcard as grantInvoke adds.
-    // (A definition invoking no function gets no statement: IAM refuses one without resources.)
-    if (tasks.length) {
-      stateMachine.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['lambda:InvokeFunction'],
-          resources: [...new Set(tasks)].map((task) => this.functions[task].functionArn),
-        }),
-      );
-    }
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [...new Set(tasks)].map((task) => this.functions[task].functionArn),
+      }),
+    );
     return stateMachine;
   }
 

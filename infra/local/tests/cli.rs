@@ -67,7 +67,7 @@ fn asl_run_executes_a_definition_and_prints_its_output() {
 
 #[test]
 fn the_shipped_state_machines_parse_with_the_local_substitutions() {
-    for name in ["fulfilment", "deprovision"] {
+    for name in provisio_core::names::state_machines::ALL {
         let path = format!(
             "{}/../../statemachines/{name}.asl.json",
             env!("CARGO_MANIFEST_DIR")

@@ -431,3 +431,125 @@ async fn history_records_states_with_inputs_and_outputs() {
     let ids: Vec<u64> = history.iter().map(|e| e.id).collect();
     assert_eq!(ids, vec![1, 2, 3, 4, 5, 6]);
 }
+
+#[tokio::test]
+async fn a_catch_inside_a_map_iteration_turns_its_failure_into_its_result() {
+    // The offboarding Map: one holding's failure is recorded and the other holdings still run.
+    let invoker = RecordingInvoker::new(|_, payload| match payload["id"].as_str() {
+        Some("bad") => Err(TaskFailure::new("Item.Invalid", "bad item")),
+        _ => Ok(json!({"id": payload["id"], "status": "DONE"})),
+    });
+    let (engine, _clock) = engine_with(invoker.clone());
+    let machine = json!({
+        "StartAt": "Each",
+        "States": { "Each": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "MaxConcurrency": 2,
+            "ItemSelector": { "id.$": "$$.Map.Item.Value" },
+            "ItemProcessor": {
+                "StartAt": "Call",
+                "States": {
+                    "Call": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::lambda:invoke",
+                        "Parameters": { "FunctionName": "worker", "Payload": { "id.$": "$.id", "source": null } },
+                        "ResultSelector": { "id.$": "$.Payload.id", "status.$": "$.Payload.status" },
+                        "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "Record" }],
+                        "End": true
+                    },
+                    "Record": { "Type": "Pass", "End": true }
+                }
+            },
+            "ResultPath": "$.results",
+            "End": true
+        }}
+    });
+    let done = run_on(&engine, machine, json!({"items": ["a", "bad", "c"]})).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        done.output.unwrap()["results"],
+        json!([
+            {"id": "a", "status": "DONE"},
+            {"id": "bad", "failure": {"Error": "Item.Invalid", "Cause": "bad item"}},
+            {"id": "c", "status": "DONE"}
+        ])
+    );
+    assert_eq!(invoker.calls().len(), 3, "every item ran");
+    assert!(
+        invoker
+            .calls()
+            .iter()
+            .all(|(_, p)| p["source"].is_null() && p.get("source").is_some()),
+        "a null literal in Parameters is passed as null"
+    );
+}
+
+#[tokio::test]
+async fn result_path_into_an_existing_object_keeps_its_other_fields() {
+    // The offboarding collects each failed step under $.failures.<step>: two caught failures, one object.
+    let invoker = RecordingInvoker::new(|function, _| {
+        Err(TaskFailure::new(format!("{function}.Broke"), "down"))
+    });
+    let (engine, _clock) = engine_with(invoker);
+    let task = |function: &str, next: &str| {
+        json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": { "FunctionName": function, "Payload": {} },
+            "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": format!("$.failures.{function}"), "Next": next }],
+            "Next": next
+        })
+    };
+    let machine = json!({
+        "StartAt": "One",
+        "States": {
+            "One": task("one", "Two"),
+            "Two": task("two", "Done"),
+            "Done": { "Type": "Succeed" }
+        }
+    });
+    let done = run_on(&engine, machine, json!({"failures": {}, "keep": 1})).await;
+    assert_eq!(
+        done.output,
+        Some(json!({
+            "keep": 1,
+            "failures": {
+                "one": {"Error": "one.Broke", "Cause": "down"},
+                "two": {"Error": "two.Broke", "Cause": "down"}
+            }
+        }))
+    );
+}
+
+#[tokio::test]
+async fn a_choice_loop_counts_its_rounds_with_math_add() {
+    // The offboarding's wait for requests in flight: at most N rounds, counted in the state.
+    let machine = json!({
+        "StartAt": "Again",
+        "States": {
+            "Again": {
+                "Type": "Choice",
+                "Choices": [{
+                    "And": [
+                        { "Variable": "$.done", "BooleanEquals": false },
+                        { "Variable": "$.round.n", "NumericLessThan": 3 }
+                    ],
+                    "Next": "Count"
+                }],
+                "Default": "Stop"
+            },
+            "Count": {
+                "Type": "Pass",
+                "Parameters": { "n.$": "States.MathAdd($.round.n, 1)" },
+                "ResultPath": "$.round",
+                "Next": "Again"
+            },
+            "Stop": { "Type": "Succeed" }
+        }
+    });
+    let done = run(machine.clone(), json!({"done": false, "round": {"n": 0}})).await;
+    assert_eq!(done.output, Some(json!({"done": false, "round": {"n": 3}})));
+    let done = run(machine, json!({"done": true, "round": {"n": 0}})).await;
+    assert_eq!(done.output, Some(json!({"done": true, "round": {"n": 0}})));
+}

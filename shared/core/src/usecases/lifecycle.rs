@@ -164,6 +164,7 @@ async fn consequences(
     let terminated = IdentityStatus::Terminated;
     if after.status == terminated {
         if was.is_some_and(|s| s != terminated) {
+            end_delegations_to(p, id, change.occurred_at).await?;
             let name = execution_name("offboard", &[id, change.change_id]);
             p.workflow
                 .start_offboarding(&name, json!({"employeeId": id}))
@@ -319,12 +320,33 @@ async fn still_fits(
     Ok(policy::holds(rule, &Facts::new(who, item, Value::Null)).unwrap_or(false))
 }
 
+/// A leaver stands in for nobody any more: delegate windows naming them end when they leave, so new approval
+/// stages go to the absent approver's other stand-ins or managers instead (pending tasks are moved by the
+/// offboarding).
+async fn end_delegations_to(p: &Ports, leaver: &str, at: Timestamp) -> Result<()> {
+    for mut who in p.identities.delegators_of(leaver).await? {
+        let mut changed = false;
+        for w in who
+            .delegates
+            .iter_mut()
+            .filter(|w| w.delegate_id == leaver && w.until.is_none_or(|u| u > at))
+        {
+            w.until = Some(at.max(w.from));
+            changed = true;
+        }
+        if changed {
+            p.identities.put(who).await?;
+        }
+    }
+    Ok(())
+}
+
 /// A new manager takes over the pending approvals of the person's own requests that wait on the old manager.
 async fn reroute_approvals(p: &Ports, before: &Identity, after: &Identity) -> Result<()> {
     let (Some(old), Some(new)) = (&before.manager_id, &after.manager_id) else {
         return Ok(());
     };
-    // TODO(lead): approvals::reassign lands with offboarding.
-    let _ = (p, old, new);
-    Ok(())
+    super::approvals::reassign(p, old, Some(new), Some(&after.employee_id))
+        .await
+        .map(|_| ())
 }

@@ -370,12 +370,6 @@ pub struct Report {
 /// request still in flight means the offboarding is incomplete.
 pub async fn report(p: &Ports, input: &ReportInput) -> Result<Report> {
     let leaver = input.employee_id.as_str();
-    let failed: Vec<&RevocationResult> = input
-        .revocations
-        .iter()
-        .filter(|r| r.failure.is_some())
-        .collect();
-    let revoked = input.revocations.len() - failed.len();
     let active: Vec<Assignment> = p
         .assignments
         .list_by_holder(leaver)
@@ -383,6 +377,15 @@ pub async fn report(p: &Ports, input: &ReportInput) -> Result<Report> {
         .into_iter()
         .filter(|a| a.status == AssignmentStatus::Active)
         .collect();
+    let still_active: BTreeSet<&str> = active.iter().map(|a| a.assignment_id.as_str()).collect();
+    // A caught error whose holding ended anyway (e.g. a Lambda timeout after the revoke went through) is no
+    // failure: only what is still active is.
+    let failed: Vec<&RevocationResult> = input
+        .revocations
+        .iter()
+        .filter(|r| r.failure.is_some() && still_active.contains(r.assignment_id.as_str()))
+        .collect();
+    let revoked = input.revocations.len() - failed.len();
     let failed_ids: BTreeSet<&str> = failed.iter().map(|r| r.assignment_id.as_str()).collect();
     let appeared: Vec<&str> = active
         .iter()
