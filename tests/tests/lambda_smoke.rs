@@ -589,6 +589,23 @@ async fn every_function_binary_answers_its_fixtures_on_the_dynamodb_backend() {
         "the leaver's offboarding started"
     );
 
+    // Offboarding steps for E009, terminated as hr-sync would.
+    let mut e009 = aws.ports.identities.get("E009").await.unwrap().unwrap();
+    e009.status = provisio_core::model::IdentityStatus::Terminated;
+    aws.ports.identities.put(e009).await.unwrap();
+    emulator.run(
+        &aws,
+        "offboarding",
+        &[
+            ("check-leaver", Done),
+            ("cancel-requests", Done),
+            ("reassign-approvals", Done),
+            ("list-holdings", Done),
+            ("request-device-returns", Done),
+            ("report-step-failed", Done),
+        ],
+    );
+
     // Events reached the bus.
     let published = aws.published().await;
     for wanted in [

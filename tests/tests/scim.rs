@@ -75,9 +75,11 @@ async fn the_scim2_tester_finds_no_error() {
     })
     .await
     .expect("scim2 test thread");
-    let report = String::from_utf8_lossy(&output.stdout);
+    let report = without_colors(&String::from_utf8_lossy(&output.stdout));
     println!("{report}");
     eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    // It exits 1 for anything short of SUCCESS (a DEVIATION too): the levels below decide.
+    println!("scim2 test exited with {}", output.status);
 
     // Each check is a line `LEVEL check_name`, its detail indented below.
     let levels: Vec<&str> = report
@@ -108,6 +110,25 @@ async fn the_scim2_tester_finds_no_error() {
         "scim2 test ran only {} successful checks",
         count("SUCCESS")
     );
+}
+
+/// `text` without ANSI colour sequences (click colours the levels when it thinks it writes to a terminal).
+fn without_colors(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // ESC [ parameters, up to the final letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A SCIM call with the identity provider's token.
