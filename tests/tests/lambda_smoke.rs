@@ -22,9 +22,9 @@ use provisio_memory::{RecordingEventBus, RecordingWorkflow, ScriptedConnectors};
 use serde_json::Value;
 use std::sync::Arc;
 
-/// The secret the events/hr-webhook fixtures are signed with, and a SCIM token.
+/// The secret the events/hr-webhook fixtures are signed with, and the token of the events/scim fixtures.
 const HR_SECRET: &str = "fixture-hr-webhook-secret";
-const SCIM_TOKEN: &str = "smoke-scim-token";
+const SCIM_TOKEN: &str = "fixture-scim-token";
 
 /// What a fixture must produce.
 enum Expect {
@@ -587,6 +587,30 @@ async fn every_function_binary_answers_its_fixtures_on_the_dynamodb_backend() {
         offboardings.executions().len(),
         1,
         "the leaver's offboarding started"
+    );
+
+    // An identity provider creates, finds and deactivates a user over SCIM; a wrong token gets nothing.
+    emulator.run(
+        &aws,
+        "scim",
+        &[
+            ("create-user", Status(201)),
+            ("list-users-by-user-name", Status(200)),
+            ("get-enterprise-schema", Status(200)),
+            ("deactivate-user", Status(200)),
+            ("list-users-wrong-token", Status(401)),
+        ],
+    );
+    let deactivated = aws
+        .ports
+        .identities
+        .get("E900")
+        .await
+        .unwrap()
+        .expect("E900 created over SCIM");
+    assert_eq!(
+        deactivated.status,
+        provisio_core::model::IdentityStatus::Terminated
     );
 
     // Offboarding steps for E009, terminated as hr-sync would.
