@@ -176,16 +176,17 @@ export const ACCESS: Record<FunctionName, Access> = {
   'hr-webhook': {
     send: ['hr'],
   },
-  // Joiner/mover/leaver/leave: updates the identity; opens birthright requests (stored, then fulfilment
-  // started); re-routes pending approvals on a manager change (closing a task fails its waiting
-  // fulfilment token); schedules and cancels a mover's revocations on assignments; starts deprovision
-  // (revocations due now) and offboarding (leavers); claims each HR event once (idempotency). Consumes
-  // the HR queue (QUEUES). Declared from the design: re-trace against the Rust code once it lands.
+  // Joiner/mover/leaver/leave (shared/core usecases/lifecycle.rs): reads and writes the identity (and
+  // ends other identities' delegations to a leaver); opens birthright requests (checking holdings and
+  // open requests, then starting fulfilment; a request whose start failed is closed); schedules and
+  // withdraws a mover's revocations on assignments (the compliance sweep revokes them); hands a mover's
+  // pending approvals to the new manager (reading the request, its pinned item and the successor);
+  // starts offboarding for leavers. No task token is answered and no seat touched. Consumes the HR
+  // queue (QUEUES).
   'hr-sync': {
     read: ['catalog'],
-    readWrite: ['identities', 'requests', 'approvals', 'assignments', 'audit', 'idempotency'],
-    start: ['fulfilment', 'deprovision', 'offboarding'],
-    taskResponse: ['fulfilment'],
+    readWrite: ['identities', 'requests', 'approvals', 'assignments', 'audit'],
+    start: ['fulfilment', 'offboarding'],
     putEvents: true,
   },
   // Tasks of the offboarding state machine: checks the leaver, cancels their pending requests (failing
@@ -198,12 +199,12 @@ export const ACCESS: Record<FunctionName, Access> = {
     taskResponse: ['fulfilment'],
     putEvents: true,
   },
-  // The same lifecycle changes as hr-sync, applied synchronously from SCIM writes.
+  // The same lifecycle changes as hr-sync, applied synchronously from SCIM writes; lookups by user
+  // name and external id read identity indexes.
   scim: {
     read: ['catalog'],
-    readWrite: ['identities', 'requests', 'approvals', 'assignments', 'audit', 'idempotency'],
-    start: ['fulfilment', 'deprovision', 'offboarding'],
-    taskResponse: ['fulfilment'],
+    readWrite: ['identities', 'requests', 'approvals', 'assignments', 'audit'],
+    start: ['fulfilment', 'offboarding'],
     putEvents: true,
   },
 };

@@ -65,8 +65,8 @@ describe('event bus', () => {
     });
   });
 
-  test('README documents the source and every detail-type', () => {
-    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+  test('the repository README documents the source and every detail-type', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
     assert.ok(readme.includes(`source \`${NAMES.eventSource}\``));
     for (const [, detailType] of entries(NAMES.eventTypes)) assert.ok(readme.includes(`| \`${detailType}\` |`), detailType);
   });
