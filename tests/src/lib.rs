@@ -375,6 +375,18 @@ impl Stack {
         r.body
     }
 
+    /// `eng-wiki`: an item everyone in Engineering holds from day one (a `birthright`), needing no approval.
+    pub async fn put_engineering_birthright(&self) {
+        self.put_item(
+            "eng-wiki",
+            json!({
+                "eligibility": [{"when": "user.department == 'Engineering'", "reason": "Engineering only"}],
+                "birthright": "user.department == 'Engineering'"
+            }),
+        )
+        .await;
+    }
+
     pub async fn put_pool(&self, pool_id: &str, item_id: &str, total: u32) {
         let body = json!({"itemId": item_id, "total": total});
         let r = self

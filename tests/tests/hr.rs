@@ -16,22 +16,10 @@ fn event(id: &str, kind: &str, at: &str, employee: Value) -> Value {
     json!({"eventId": id, "type": kind, "occurredAt": at, "employee": employee})
 }
 
-/// An item everyone in Engineering holds from day one, needing no approval.
-async fn engineering_birthright(s: &Stack) {
-    s.put_item(
-        "eng-wiki",
-        json!({
-            "eligibility": [{"when": "user.department == 'Engineering'", "reason": "Engineering only"}],
-            "birthright": "user.department == 'Engineering'"
-        }),
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn a_joiner_gets_birthright_items_requested_for_them() {
     let s = Stack::start().await;
-    engineering_birthright(&s).await;
+    s.put_engineering_birthright().await;
     s.hr_events(&[event(
         "e-hire-900",
         "hire",
@@ -72,7 +60,7 @@ async fn a_joiner_gets_birthright_items_requested_for_them() {
 #[tokio::test]
 async fn a_duplicate_event_is_applied_once() {
     let s = Stack::start().await;
-    engineering_birthright(&s).await;
+    s.put_engineering_birthright().await;
     let hire = event(
         "e-dup",
         "hire",
@@ -80,7 +68,7 @@ async fn a_duplicate_event_is_applied_once() {
         employee("E900", "Engineering"),
     );
     // Delivered twice by the HR system (a retry after a lost 202), the second time with a new signature.
-    s.hr_events(&[hire.clone()]).await;
+    s.hr_events(std::slice::from_ref(&hire)).await;
     s.wait_assignment("E900", "eng-wiki", "ACTIVE", |a| a["status"] == "ACTIVE")
         .await;
     s.hr_events(&[hire]).await;
@@ -126,7 +114,7 @@ async fn reordered_events_end_in_the_state_of_the_latest() {
 #[tokio::test]
 async fn a_mover_keeps_what_no_longer_fits_for_the_grace_period_then_loses_it() {
     let s = Stack::start().await;
-    engineering_birthright(&s).await;
+    s.put_engineering_birthright().await;
     s.hr_events(&[event(
         "e-hire",
         "hire",
@@ -164,7 +152,7 @@ async fn a_mover_keeps_what_no_longer_fits_for_the_grace_period_then_loses_it() 
 #[tokio::test]
 async fn a_mover_who_moves_back_within_the_grace_period_keeps_access() {
     let s = Stack::start().await;
-    engineering_birthright(&s).await;
+    s.put_engineering_birthright().await;
     let hire = event(
         "e-hire",
         "hire",

@@ -355,22 +355,10 @@ async fn pages_follow_start_index_and_count_with_the_total() {
     );
 }
 
-/// An item everyone in Engineering holds from day one, needing no approval.
-async fn engineering_birthright(s: &Stack) {
-    s.put_item(
-        "eng-wiki",
-        json!({
-            "eligibility": [{"when": "user.department == 'Engineering'", "reason": "Engineering only"}],
-            "birthright": "user.department == 'Engineering'"
-        }),
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn active_false_makes_a_leaver_and_active_true_a_rehire() {
     let s = Stack::start().await;
-    engineering_birthright(&s).await;
+    s.put_engineering_birthright().await;
     create(&s, user("grace@example.com", "E950", "Engineering")).await;
     s.wait_assignment("E950", "eng-wiki", "ACTIVE", |a| a["status"] == "ACTIVE")
         .await;
