@@ -28,14 +28,20 @@ async fn time_bound_access_is_deprovisioned_when_it_expires_and_not_before() {
     assert_eq!(expires_at - demo.ports.clock.now(), Duration::hours(72));
 
     demo.clock.advance(Duration::hours(71));
-    assert_eq!(sweep(&demo).await, json!({"expired": 0, "failed": 0}));
+    assert_eq!(
+        sweep(&demo).await,
+        json!({"expired": 0, "revoked": 0, "failed": 0})
+    );
     assert!(
         demo.workflow.deprovisions().is_empty(),
         "not before its time"
     );
 
     demo.clock.advance(Duration::hours(2));
-    assert_eq!(sweep(&demo).await, json!({"expired": 1, "failed": 0}));
+    assert_eq!(
+        sweep(&demo).await,
+        json!({"expired": 1, "revoked": 0, "failed": 0})
+    );
     // A re-run before the deprovision finished starts nothing new: the execution name is the same.
     sweep(&demo).await;
     let started = demo.workflow.deprovisions();
