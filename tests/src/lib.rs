@@ -296,6 +296,22 @@ impl Stack {
             .collect()
     }
 
+    /// Waits until at least `count` events of `detail_type` were published (an asynchronous step may publish
+    /// just after the change a test waited for), and returns them all.
+    pub async fn wait_published(&self, detail_type: &str, count: usize) -> Vec<Value> {
+        let start = std::time::Instant::now();
+        loop {
+            let found = self.published(detail_type).await;
+            if found.len() >= count {
+                return found;
+            }
+            if start.elapsed() > WAIT {
+                panic!("{count} {detail_type} events never arrived: {found:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Waits for the open approval of `stage` (index) and returns its approval id.
     pub async fn wait_open_stage(&self, employee: &str, id: &str, stage: u32) -> String {
         let req = self

@@ -29,7 +29,7 @@ async fn time_bound_access_ends_at_its_expiry_and_not_before() {
         a["status"] == "EXPIRED"
     })
     .await;
-    let revoked = s.published("AccessRevoked").await;
+    let revoked = s.wait_published("AccessRevoked", 1).await;
     assert_eq!(revoked.len(), 1);
     assert_eq!(revoked[0]["reason"], "EXPIRED");
     assert_eq!(
