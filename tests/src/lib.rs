@@ -67,6 +67,7 @@ impl Stack {
             scim_token: SCIM_TOKEN.into(),
             hr_webhook_secret: HR_WEBHOOK_SECRET.into(),
             lifecycle: Default::default(),
+            compliance: Default::default(),
             connector_timeout: Duration::from_secs(5),
             store: store.clone(),
         };

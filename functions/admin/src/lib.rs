@@ -1,8 +1,8 @@
-//! Administration HTTP API: catalog, license pools, identities, audit verification.
+//! Administration HTTP API: catalog, license pools, identities, audit verification, compliance findings.
 
 use provisio_core::names::routes;
 use provisio_core::ports::Ports;
-use provisio_core::usecases::admin;
+use provisio_core::usecases::{admin, findings};
 use provisio_lambda::api::{ApiRequest, ApiResponse, respond, unknown_route};
 
 pub const ROUTES: &[&str] = routes::ADMIN;
@@ -51,6 +51,17 @@ pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {
         "GET /admin/identities/{employeeId}" => respond(
             200,
             async { admin::get_identity(p, &caller, req.param("employeeId")?).await }.await,
+        ),
+        "GET /reports/findings" => respond(
+            200,
+            findings::list(
+                p,
+                &caller,
+                req.query.get("kind").map(String::as_str),
+                req.query.get("status").map(String::as_str),
+            )
+            .await
+            .map(|items| serde_json::json!({"items": items})),
         ),
         _ => unknown_route(&req),
     }

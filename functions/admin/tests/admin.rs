@@ -10,7 +10,12 @@ async fn call(demo: &Demo, case: &str) -> ApiResponse {
 #[test]
 fn every_fixture_targets_an_admin_route() {
     let cases = check_http_fixtures("admin", admin::ROUTES);
-    for required in ["put-catalog-item", "put-license-pool", "audit-verify"] {
+    for required in [
+        "put-catalog-item",
+        "put-license-pool",
+        "audit-verify",
+        "list-findings",
+    ] {
         assert!(cases.iter().any(|c| c == required), "missing {required}");
     }
 }
@@ -158,4 +163,51 @@ async fn an_admin_who_is_not_an_auditor_may_not_verify_the_audit_log() {
     let mut req = http_event("admin", "audit-verify");
     req.caller = http_event("admin", "put-catalog-item").caller;
     assert_eq!(admin::handle(&demo.ports, req).await.status, 403);
+}
+
+#[tokio::test]
+async fn auditors_list_the_open_findings_of_one_kind() {
+    let demo = demo_ports().await;
+    // Visio went end-of-life after E011 got it; the daily sweep reports the holding.
+    let now = demo.ports.clock.now();
+    let mut holding = provisio_core::model::Assignment {
+        assignment_id: "E011.microsoft-visio".into(),
+        holder_id: "E011".into(),
+        item_id: "microsoft-visio".into(),
+        status: provisio_core::model::AssignmentStatus::Active,
+        sources: vec![],
+        expires_at: None,
+        pool_id: None,
+        seat_request_id: None,
+        granted_by: None,
+        connector_ref: None,
+        granted_at: now,
+        ended_at: None,
+        revocation: None,
+        version: 0,
+    };
+    demo.ports.assignments.save(&mut holding).await.unwrap();
+    let settings = Default::default();
+    provisio_core::usecases::compliance::sweep(&demo.ports, &settings)
+        .await
+        .unwrap();
+
+    let resp = call(&demo, "list-findings").await;
+
+    assert_eq!(resp.status, 200, "{:?}", resp.body_json());
+    let items = resp.body_json()["items"].clone();
+    assert_eq!(items.as_array().map(Vec::len), Some(1), "{items:?}");
+    assert_eq!(items[0]["findingId"], "end_of_life:E011.microsoft-visio");
+    assert_eq!(items[0]["status"], "OPEN");
+    assert_eq!(items[0]["detail"]["replacementItemId"], "lucidchart");
+}
+
+#[tokio::test]
+async fn findings_are_for_admins_and_auditors_and_kinds_are_checked() {
+    let demo = demo_ports().await;
+
+    assert_eq!(call(&demo, "list-findings-employee").await.status, 403);
+    let bad = call(&demo, "list-findings-bad-kind").await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.body_json()["errors"][0]["field"], "kind");
 }

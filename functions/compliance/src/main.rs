@@ -4,5 +4,6 @@
 async fn main() -> Result<(), lambda_runtime::Error> {
     provisio_lambda::runtime::init_tracing();
     let ports = provisio_lambda::wiring::ports_from_env().await?;
-    provisio_lambda::runtime::run_task(|input| compliance::handle(&ports, input)).await
+    let settings = provisio_lambda::wiring::compliance_from_env()?;
+    provisio_lambda::runtime::run_task(|input| compliance::handle(&ports, &settings, input)).await
 }

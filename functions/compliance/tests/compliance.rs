@@ -1,7 +1,9 @@
 //! The compliance sweep on its schedule event (events/compliance/scheduled.json), under a manual clock.
 
 use chrono::Duration;
-use provisio_core::model::AssignmentStatus;
+use provisio_core::model::{Assignment, AssignmentStatus, FindingStatus, GrantSource};
+use provisio_core::names::event_types;
+use provisio_core::usecases::compliance::ComplianceSettings;
 use provisio_core::usecases::fulfilment::{self, Deprovision};
 use provisio_lambda::fixtures::{Demo, FIXTURE_REQUEST_ID, demo_ports, task_event};
 use provisio_lambda::task::invoke_json;
@@ -9,12 +11,58 @@ use serde_json::{Value, json};
 
 const HOLDING: &str = "E013.prod-db-admin";
 
-async fn sweep(demo: &Demo) -> Value {
+async fn sweep_with(demo: &Demo, settings: &ComplianceSettings) -> Value {
     invoke_json(task_event("compliance", "scheduled"), |input| {
-        compliance::handle(&demo.ports, input)
+        compliance::handle(&demo.ports, settings, input)
     })
     .await
     .expect("sweep")
+}
+
+async fn sweep(demo: &Demo) -> Value {
+    sweep_with(demo, &ComplianceSettings::default()).await
+}
+
+/// (detail-type, subject) of the finding events published so far.
+fn finding_events(demo: &Demo) -> Vec<(&'static str, String)> {
+    demo.events
+        .events()
+        .into_iter()
+        .filter(|e| e.detail_type.starts_with("Finding"))
+        .map(|e| {
+            (
+                e.detail_type,
+                e.detail["findingId"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A holding recorded without a seat, as holdings granted before their item had a pool are.
+async fn hold(demo: &Demo, holder: &str, item: &str) {
+    let granted_at = demo.ports.clock.now() - Duration::days(365);
+    let mut a = Assignment {
+        assignment_id: Assignment::id_for(holder, item),
+        holder_id: holder.into(),
+        item_id: item.into(),
+        status: AssignmentStatus::Active,
+        sources: vec![GrantSource {
+            request_id: format!("req-old-{holder}"),
+            via_bundle: None,
+            granted_at,
+            expires_at: None,
+        }],
+        expires_at: None,
+        pool_id: None,
+        seat_request_id: None,
+        granted_by: Some(format!("req-old-{holder}")),
+        connector_ref: None,
+        granted_at,
+        ended_at: None,
+        revocation: None,
+        version: 0,
+    };
+    demo.ports.assignments.save(&mut a).await.unwrap();
 }
 
 #[tokio::test]
@@ -28,9 +76,10 @@ async fn time_bound_access_is_deprovisioned_when_it_expires_and_not_before() {
     assert_eq!(expires_at - demo.ports.clock.now(), Duration::hours(72));
 
     demo.clock.advance(Duration::hours(71));
+    let report = sweep(&demo).await;
     assert_eq!(
-        sweep(&demo).await,
-        json!({"expired": 0, "revoked": 0, "failed": 0})
+        (report["expired"].clone(), report["failed"].clone()),
+        (json!(0), json!(0))
     );
     assert!(
         demo.workflow.deprovisions().is_empty(),
@@ -38,9 +87,10 @@ async fn time_bound_access_is_deprovisioned_when_it_expires_and_not_before() {
     );
 
     demo.clock.advance(Duration::hours(2));
+    let report = sweep(&demo).await;
     assert_eq!(
-        sweep(&demo).await,
-        json!({"expired": 1, "revoked": 0, "failed": 0})
+        (report["expired"].clone(), report["failed"].clone()),
+        (json!(1), json!(0))
     );
     // A re-run before the deprovision finished starts nothing new: the execution name is the same.
     sweep(&demo).await;
@@ -55,4 +105,213 @@ async fn time_bound_access_is_deprovisioned_when_it_expires_and_not_before() {
     let ended = fulfilment::deprovision(&demo.ports, &input).await.unwrap();
     assert_eq!(ended.status, AssignmentStatus::Expired);
     assert_eq!(sweep(&demo).await["expired"], 0);
+}
+
+#[tokio::test]
+async fn the_holder_is_notified_once_within_the_lead_time_and_the_notice_resolves_when_access_ends()
+{
+    let demo = demo_ports().await;
+    let settings = ComplianceSettings {
+        expiry_notice: Duration::hours(24),
+    };
+    demo.fulfil(FIXTURE_REQUEST_ID, "E013", "prod-db-admin")
+        .await;
+    let id = format!("expiring:{HOLDING}");
+
+    // 72 h held, 24 h notice: nothing at 47 h, the notice at 49 h.
+    demo.clock.advance(Duration::hours(47));
+    assert_eq!(
+        sweep_with(&demo, &settings).await["findings"]["expiring"]["opened"],
+        0
+    );
+    demo.clock.advance(Duration::hours(2));
+    let report = sweep_with(&demo, &settings).await;
+    assert_eq!(
+        report["findings"]["expiring"],
+        json!({"opened": 1, "resolved": 0, "open": 1})
+    );
+    let finding = demo.ports.findings.get(&id).await.unwrap().unwrap();
+    assert_eq!(finding.status, FindingStatus::Open);
+    assert_eq!(
+        finding.detail,
+        json!({"assignmentId": HOLDING, "holderId": "E013", "itemId": "prod-db-admin",
+               "expiresAt": "2026-11-25T10:00:00Z"})
+    );
+    let opened = demo
+        .events
+        .events()
+        .into_iter()
+        .find(|e| e.detail_type == event_types::FINDING_OPENED)
+        .expect("FindingOpened published");
+    assert_eq!(opened.detail["kind"], "expiring");
+    assert_eq!(
+        opened.detail["detail"]["holderId"], "E013",
+        "the holder is named by id"
+    );
+
+    // Re-runs inside the window tell nobody again.
+    sweep_with(&demo, &settings).await;
+    assert_eq!(
+        finding_events(&demo),
+        [(event_types::FINDING_OPENED, id.clone())]
+    );
+
+    // Past its expiry the notice is over: the sweep ends the holding and resolves the notice.
+    demo.clock.advance(Duration::hours(24));
+    let report = sweep_with(&demo, &settings).await;
+    assert_eq!(report["expired"], 1);
+    assert_eq!(
+        report["findings"]["expiring"],
+        json!({"opened": 0, "resolved": 1, "open": 0})
+    );
+    assert_eq!(
+        finding_events(&demo),
+        [
+            (event_types::FINDING_OPENED, id.clone()),
+            (event_types::FINDING_RESOLVED, id.clone())
+        ]
+    );
+    assert_eq!(
+        demo.ports.findings.get(&id).await.unwrap().unwrap().status,
+        FindingStatus::Resolved
+    );
+}
+
+#[tokio::test]
+async fn more_holders_than_seats_is_an_over_allocation_until_the_pool_grows() {
+    let demo = demo_ports().await;
+    // Three people held Tableau before its pool of 3 seats existed; the renewal bought only 2.
+    for holder in ["E009", "E011", "E013"] {
+        hold(&demo, holder, "tableau-creator").await;
+    }
+    sweep(&demo).await;
+    assert!(
+        demo.ports
+            .findings
+            .get("over_allocation:pool-tableau")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    demo.ports
+        .licenses
+        .set_total("pool-tableau", "tableau-creator", 2)
+        .await
+        .unwrap();
+
+    let report = sweep(&demo).await;
+    assert_eq!(report["findings"]["over_allocation"]["opened"], 1);
+    let finding = demo
+        .ports
+        .findings
+        .get("over_allocation:pool-tableau")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(finding.status, FindingStatus::Open);
+    assert_eq!(
+        finding.detail,
+        json!({"poolId": "pool-tableau", "itemId": "tableau-creator", "total": 2, "inUse": 3,
+               "reserved": 0, "denied": 0})
+    );
+
+    demo.ports
+        .licenses
+        .set_total("pool-tableau", "tableau-creator", 3)
+        .await
+        .unwrap();
+    let report = sweep(&demo).await;
+    assert_eq!(
+        report["findings"]["over_allocation"],
+        json!({"opened": 0, "resolved": 1, "open": 0})
+    );
+}
+
+#[tokio::test]
+async fn a_pool_under_half_used_is_reported_after_30_days_with_its_refused_requests() {
+    let demo = demo_ports().await;
+    let id = "under_utilization:pool-jetbrains";
+    // 5 seats, none in use: watched from the first sweep, reported only once it has lasted 30 days.
+    sweep(&demo).await;
+    let watched = demo.ports.findings.get(id).await.unwrap().unwrap();
+    assert_eq!(watched.status, FindingStatus::Watching);
+    demo.clock.advance(Duration::days(29));
+    sweep(&demo).await;
+    assert!(
+        finding_events(&demo).is_empty(),
+        "nothing reported before 30 days"
+    );
+
+    // Meanwhile the Adobe pool (2 seats) turned a third requester away.
+    for (request, holder) in [("r-a1", "E011"), ("r-a2", "E013"), ("r-a3", "E009")] {
+        demo.seed_request(request, holder, "adobe-creative-cloud")
+            .await;
+        let _ = fulfilment::reserve_seats(&demo.ports, request).await;
+    }
+    demo.clock.advance(Duration::days(1));
+    let report = sweep(&demo).await;
+    let opened: Vec<String> = finding_events(&demo)
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    assert!(opened.contains(&id.to_string()), "{opened:?}");
+    assert_eq!(
+        report["findings"]["under_utilization"]["open"], 4,
+        "jetbrains, tableau, copilot, salesforce"
+    );
+    let finding = demo.ports.findings.get(id).await.unwrap().unwrap();
+    assert_eq!(finding.detail["inUse"], 0);
+    let adobe = demo
+        .ports
+        .licenses
+        .get_pool("pool-adobe-cc")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (adobe.reserved, adobe.denied),
+        (2, 1),
+        "the refused reservation is counted"
+    );
+    let adobe_finding = demo
+        .ports
+        .findings
+        .get("under_utilization:pool-adobe-cc")
+        .await;
+    assert_eq!(
+        adobe_finding.unwrap().map(|f| f.status),
+        Some(FindingStatus::Resolved),
+        "watched while empty, no longer once its seats were reserved"
+    );
+
+    // Three of the five seats taken: the finding resolves.
+    for holder in ["E009", "E011", "E013"] {
+        hold(&demo, holder, "jetbrains-intellij-ultimate").await;
+    }
+    sweep(&demo).await;
+    assert_eq!(
+        demo.ports.findings.get(id).await.unwrap().unwrap().status,
+        FindingStatus::Resolved
+    );
+}
+
+#[tokio::test]
+async fn holdings_of_an_end_of_life_item_are_reported_with_its_replacement() {
+    let demo = demo_ports().await;
+    // Visio went end-of-life after E011 got it; Lucidchart replaces it.
+    hold(&demo, "E011", "microsoft-visio").await;
+    let report = sweep(&demo).await;
+    assert_eq!(
+        report["findings"]["end_of_life"],
+        json!({"opened": 1, "resolved": 0, "open": 1})
+    );
+    let finding = demo
+        .ports
+        .findings
+        .get("end_of_life:E011.microsoft-visio")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(finding.detail["replacementItemId"], "lucidchart");
+    assert_eq!(finding.detail["holderId"], "E011");
 }

@@ -32,6 +32,7 @@ export interface Names {
     readonly hrWebhookSecret: string;
     readonly hrQueueUrl: string;
     readonly moverGraceHours: string;
+    readonly expiryNoticeHours: string;
     readonly scimToken: string;
     readonly tables: Record<string, string>;
     readonly stateMachineArns: Record<string, string>;

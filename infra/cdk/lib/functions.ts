@@ -15,8 +15,11 @@ export const SECRETS = {
 } as const satisfies Partial<Record<VariableKey, string>>;
 export type SecretKey = keyof typeof SECRETS;
 
+/** names.json `environment` keys of durations in whole hours, set from CDK context (lib/settings.ts). */
+export type HoursKey = Extract<VariableKey, 'moverGraceHours' | 'expiryNoticeHours'>;
+
 /** names.json `environment` keys a function may read besides the store's; the stack supplies each value. */
-export type Variable = SecretKey | Extract<VariableKey, 'moverGraceHours'>;
+export type Variable = SecretKey | HoursKey;
 
 export interface FunctionSpec {
   readonly memoryMiB: number;
@@ -45,7 +48,7 @@ export const FUNCTIONS = {
   provisioning: { memoryMiB: 256, timeoutSeconds: 60 },
   deprovisioning: { memoryMiB: 256, timeoutSeconds: 60 },
   escalation: { memoryMiB: 256, timeoutSeconds: 60 },
-  compliance: { memoryMiB: 256, timeoutSeconds: 300 },
+  compliance: { memoryMiB: 256, timeoutSeconds: 300, variables: ['expiryNoticeHours'] },
   // Verifies a signature and queues the event: no store, so none of its variables or grants.
   'hr-webhook': { memoryMiB: 256, timeoutSeconds: 10, store: false, variables: ['hrWebhookSecret'] },
   'hr-sync': { memoryMiB: 256, timeoutSeconds: 60, variables: ['moverGraceHours'] },
@@ -118,9 +121,9 @@ export const ACCESS: Record<FunctionName, Access> = {
     taskResponse: ['fulfilment'],
     putEvents: true,
   },
-  // Publishes no domain event.
+  // Publishes no domain event; reads the compliance findings (findings byKind) for admins and auditors.
   admin: {
-    read: ['identities'],
+    read: ['identities', 'findings'],
     readWrite: ['catalog', 'licenses', 'audit'],
   },
   'approval-callback': {
@@ -166,11 +169,15 @@ export const ACCESS: Record<FunctionName, Access> = {
     taskResponse: ['fulfilment'],
     putEvents: true,
   },
-  // Reads the expired holdings (assignments byExpiry) and starts a deprovision for each; the
-  // deprovision state machine does the writing.
+  // Reads the due holdings (assignments byExpiry) and starts a deprovision for each; the deprovision
+  // state machine does the writing. The finding streams read the holdings in the notice window
+  // (byExpiry), the pools (licenses pools) with their items' active holdings (assignments byItem) and
+  // the catalog (end-of-life items), and record findings with an audit entry and an event each.
   compliance: {
-    read: ['assignments'],
+    read: ['assignments', 'licenses', 'catalog'],
+    readWrite: ['findings', 'audit'],
     start: ['deprovision'],
+    putEvents: true,
   },
   // Queues the verified event; hr-sync applies it.
   'hr-webhook': {

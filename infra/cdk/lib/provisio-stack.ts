@@ -296,7 +296,7 @@ export class ProvisioStack extends Stack {
   }
 
   private variableValue(key: Variable): string {
-    if (key === 'moverGraceHours') return String(this.settings.moverGraceHours);
+    if (key === 'moverGraceHours' || key === 'expiryNoticeHours') return String(this.settings.hours[key]);
     // A CloudFormation dynamic reference ({{resolve:secretsmanager:...}}), never the value.
     return SecretValue.secretsManager(this.secrets[key].secretArn, {
       versionId: this.settings.secretVersionIds[key],

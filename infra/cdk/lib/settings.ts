@@ -2,7 +2,7 @@
 // missing value fails synth with a message saying what to pass.
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
-import { SECRETS, type SecretKey } from './functions';
+import { SECRETS, type HoursKey, type SecretKey } from './functions';
 
 export interface Settings {
   /** Prepended to every physical name (tables, bus, queues, state machines, functions). */
@@ -10,8 +10,12 @@ export interface Settings {
   readonly removalPolicy: RemovalPolicy;
   readonly jwtIssuer: string;
   readonly jwtAudience: string[];
-  /** PROVISIO_MOVER_GRACE_HOURS: how long a mover keeps access the new position no longer grants. */
-  readonly moverGraceHours: number;
+  /**
+   * Durations in whole hours, by names.json `environment` key: PROVISIO_MOVER_GRACE_HOURS (how long a
+   * mover keeps access the new position no longer grants) and PROVISIO_EXPIRY_NOTICE_HOURS (how long
+   * before a time-bound holding ends its holder is notified).
+   */
+  readonly hours: Record<HoursKey, number>;
   /**
    * Secrets Manager version id per secret (context `<key>VersionId`), or undefined for the current
    * version. CloudFormation resolves a dynamic reference only when the reference itself changes, so a
@@ -20,8 +24,9 @@ export interface Settings {
   readonly secretVersionIds: Record<SecretKey, string | undefined>;
 }
 
-// The Rust default (DEFAULT_MOVER_GRACE_HOURS, one week), set explicitly so the deployed value is visible.
-const DEFAULT_MOVER_GRACE_HOURS = 168;
+// The Rust defaults (DEFAULT_MOVER_GRACE_HOURS, DEFAULT_EXPIRY_NOTICE_HOURS: one week each), set
+// explicitly so the deployed values are visible.
+const DEFAULT_HOURS: Record<HoursKey, number> = { moverGraceHours: 168, expiryNoticeHours: 168 };
 
 const REMOVAL_POLICIES: Record<string, RemovalPolicy> = {
   retain: RemovalPolicy.RETAIN,
@@ -62,11 +67,14 @@ export function readSettings(node: Node): Settings {
     .split(',')
     .map((a) => a.trim())
     .filter((a) => a !== '');
-  const graceText = text(node, 'moverGraceHours') ?? String(DEFAULT_MOVER_GRACE_HOURS);
-  if (!/^[0-9]{1,6}$/.test(graceText)) {
-    throw new Error(`CDK context "moverGraceHours"="${graceText}" must be a whole number of hours`);
+  const hours = {} as Record<HoursKey, number>;
+  for (const key of Object.keys(DEFAULT_HOURS) as HoursKey[]) {
+    const value = text(node, key) ?? String(DEFAULT_HOURS[key]);
+    if (!/^[0-9]{1,6}$/.test(value)) {
+      throw new Error(`CDK context "${key}"="${value}" must be a whole number of hours`);
+    }
+    hours[key] = Number(value);
   }
-  const moverGraceHours = Number(graceText);
   const secretVersionIds = {} as Record<SecretKey, string | undefined>;
   for (const key of Object.keys(SECRETS) as SecretKey[]) {
     const contextKey = `${key}VersionId`;
@@ -77,5 +85,5 @@ export function readSettings(node: Node): Settings {
     }
     secretVersionIds[key] = versionId;
   }
-  return { namePrefix, removalPolicy, jwtIssuer, jwtAudience, moverGraceHours, secretVersionIds };
+  return { namePrefix, removalPolicy, jwtIssuer, jwtAudience, hours, secretVersionIds };
 }

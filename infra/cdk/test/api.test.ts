@@ -112,9 +112,11 @@ describe('settings', () => {
     assert.throws(() => synth({ namePrefix: 'has space' }), /"namePrefix"="has space"/);
   });
 
-  test('moverGraceHours must be a whole number of hours', () => {
-    for (const bad of ['-1', '1.5', 'week']) {
-      assert.throws(() => synth({ moverGraceHours: bad }), new RegExp(`"moverGraceHours"="${bad}" must be a whole number`));
+  test('moverGraceHours and expiryNoticeHours must be whole numbers of hours', () => {
+    for (const key of ['moverGraceHours', 'expiryNoticeHours']) {
+      for (const bad of ['-1', '1.5', 'week']) {
+        assert.throws(() => synth({ [key]: bad }), new RegExp(`"${key}"="${bad}" must be a whole number`));
+      }
     }
   });
 

@@ -140,7 +140,7 @@ describe('functions', () => {
         expected.push(variable);
       }
       for (const key of spec.variables ?? []) {
-        if (key === 'moverGraceHours') assert.equal(env[names[key]], '168');
+        if (key === 'moverGraceHours' || key === 'expiryNoticeHours') assert.equal(env[names[key]], '168');
         else assert.match(JSON.stringify(env[names[key]]), /\{\{resolve:secretsmanager:/);
         expected.push(names[key]);
       }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use provisio_asl::{Definition, ExecutionStatus};
+use provisio_core::usecases::compliance::{ComplianceSettings, DEFAULT_EXPIRY_NOTICE_HOURS};
 use provisio_core::usecases::lifecycle::{DEFAULT_MOVER_GRACE_HOURS, LifecycleSettings};
 use provisio_local::auth::{DEFAULT_DEV_SECRET, DevAuth};
 use provisio_local::seed::Seed;
@@ -48,6 +49,9 @@ struct Cli {
     /// How long a mover keeps access they are no longer eligible for.
     #[arg(long, env = "PROVISIO_MOVER_GRACE_HOURS", default_value_t = DEFAULT_MOVER_GRACE_HOURS, global = true)]
     mover_grace_hours: u32,
+    /// How long before a time-bound holding expires its holder is notified (a finding of kind `expiring`).
+    #[arg(long, env = "PROVISIO_EXPIRY_NOTICE_HOURS", default_value_t = DEFAULT_EXPIRY_NOTICE_HOURS, global = true)]
+    expiry_notice_hours: u32,
     /// Keep data in DynamoDB tables at this endpoint (e.g. a moto server) instead of memory; tables are
     /// created if missing, and the seed is loaded only into an empty catalog.
     #[arg(long, env = "PROVISIO_DYNAMODB_ENDPOINT", global = true)]
@@ -115,6 +119,9 @@ async fn stack(cli: &Cli) -> Result<Arc<LocalStack>, Box<dyn std::error::Error>>
         hr_webhook_secret: cli.hr_webhook_secret.clone(),
         lifecycle: LifecycleSettings {
             mover_grace: chrono::Duration::hours(cli.mover_grace_hours.into()),
+        },
+        compliance: ComplianceSettings {
+            expiry_notice: chrono::Duration::hours(cli.expiry_notice_hours.into()),
         },
         connector_timeout: Duration::from_secs(10),
         store: match &cli.dynamodb_endpoint {

@@ -13,6 +13,7 @@ use provisio_aws::{DynamoStores, TableNames, create_tables};
 use provisio_connectors::HttpConnectors;
 use provisio_core::names::{queues, schedules, state_machines};
 use provisio_core::ports::{Clock, Connectors, EventBus, Ports, Workflow};
+use provisio_core::usecases::compliance::ComplianceSettings;
 use provisio_core::usecases::lifecycle::LifecycleSettings;
 use provisio_core::{Error, Result};
 use provisio_lambda::task::invoke_json;
@@ -64,6 +65,7 @@ pub struct Config {
     /// The HMAC secret HR systems sign webhook events with.
     pub hr_webhook_secret: String,
     pub lifecycle: LifecycleSettings,
+    pub compliance: ComplianceSettings,
     pub connector_timeout: std::time::Duration,
     pub store: Store,
 }
@@ -120,6 +122,7 @@ pub struct LocalStack {
     pub auth: DevAuth,
     pub scim_token: String,
     pub lifecycle: LifecycleSettings,
+    pub compliance: ComplianceSettings,
     /// The HR webhook, sending to `hr_queue`.
     pub hr_webhook: Webhook,
     /// The HR FIFO queue, consumed by hr-sync in the background.
@@ -177,6 +180,7 @@ impl LocalStack {
             auth: DevAuth::new(&config.jwt_secret),
             scim_token: config.scim_token,
             lifecycle: config.lifecycle,
+            compliance: config.compliance,
             hr_webhook,
             hr_queue,
         }))
@@ -253,7 +257,7 @@ impl LocalStack {
             "escalation" => escalation::handle(&self.ports, event)
                 .await
                 .map(|r| json!(r)),
-            "compliance" => compliance::handle(&self.ports, event)
+            "compliance" => compliance::handle(&self.ports, &self.compliance, event)
                 .await
                 .map(|r| json!(r)),
             _ => Err(Error::NotFound(format!("schedule {name}"))),

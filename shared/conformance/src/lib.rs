@@ -7,6 +7,7 @@
 
 mod audit;
 mod catalog;
+mod findings;
 mod fixtures;
 mod idempotency;
 mod identities;
@@ -20,14 +21,20 @@ pub use audit::audit_concurrent_appends_chain_without_gaps;
 pub use catalog::{
     catalog_put_creates_the_next_version, identities_delegators_of, identities_paginate_in_order,
 };
+pub use findings::{
+    assignments_active_of_item_are_its_active_holdings,
+    findings_are_optimistic_and_listed_until_resolved_and_published,
+};
 pub use idempotency::{
     idempotency_abandon_allows_a_new_claim, idempotency_completed_replays_until_expiry,
     idempotency_concurrent_claims_have_one_winner, idempotency_expired_in_progress_is_reacquirable,
 };
 pub use identities::{identities_scim_lookups, identities_scim_users_page_in_user_name_order};
 pub use licenses::{
-    licenses_concurrent_reservations_never_oversubscribe, licenses_repeated_calls_are_noops,
-    licenses_reserve_is_all_or_none, licenses_set_total_never_drops_below_assigned,
+    licenses_concurrent_reservations_never_oversubscribe,
+    licenses_pools_lists_every_pool_and_counts_refused_reservations,
+    licenses_repeated_calls_are_noops, licenses_reserve_is_all_or_none,
+    licenses_set_total_never_drops_below_assigned,
 };
 pub use records::{
     approvals_are_optimistic, approvals_for_request_and_decided_by,
@@ -52,6 +59,9 @@ pub async fn run_all(ports: &Ports) {
     assignments_are_optimistic(ports).await;
     assignments_list_by_holder(ports).await;
     assignments_expired_by_are_the_due_active_ones(ports).await;
+    assignments_active_of_item_are_its_active_holdings(ports).await;
+    findings_are_optimistic_and_listed_until_resolved_and_published(ports).await;
+    licenses_pools_lists_every_pool_and_counts_refused_reservations(ports).await;
     licenses_concurrent_reservations_never_oversubscribe(ports).await;
     licenses_reserve_is_all_or_none(ports).await;
     licenses_repeated_calls_are_noops(ports).await;
@@ -83,6 +93,9 @@ macro_rules! suite {
             assignments_are_optimistic,
             assignments_list_by_holder,
             assignments_expired_by_are_the_due_active_ones,
+            assignments_active_of_item_are_its_active_holdings,
+            findings_are_optimistic_and_listed_until_resolved_and_published,
+            licenses_pools_lists_every_pool_and_counts_refused_reservations,
             licenses_concurrent_reservations_never_oversubscribe,
             licenses_reserve_is_all_or_none,
             licenses_repeated_calls_are_noops,

@@ -317,3 +317,55 @@ pub async fn licenses_set_total_never_drops_below_assigned(ports: &Ports) {
         "growing a pool must keep its seats"
     );
 }
+
+pub async fn licenses_pools_lists_every_pool_and_counts_refused_reservations(ports: &Ports) {
+    let (full, roomy) = (unique("pool-full"), unique("pool-roomy"));
+    for (pool_id, total) in [(&full, 1), (&roomy, 3)] {
+        ports
+            .licenses
+            .set_total(pool_id, &format!("item-of-{pool_id}"), total)
+            .await
+            .expect("license set_total failed");
+    }
+    let take = |pool_id: &String| {
+        let request_id = unique("req");
+        let pools = vec![pool_id.clone()];
+        async move { ports.licenses.reserve(&request_id, &pools).await }
+    };
+    take(&full).await.expect("license reserve failed");
+    take(&roomy).await.expect("license reserve failed");
+    for _ in 0..2 {
+        assert!(
+            matches!(take(&full).await, Err(Error::SeatUnavailable(_))),
+            "a full pool refuses"
+        );
+    }
+    let listed: Vec<LicensePool> = ports
+        .licenses
+        .pools()
+        .await
+        .expect("license pools failed")
+        .into_iter()
+        .filter(|p| p.pool_id == full || p.pool_id == roomy)
+        .collect();
+    let mut ids: Vec<&str> = listed.iter().map(|p| p.pool_id.as_str()).collect();
+    ids.sort();
+    let mut expected = [full.as_str(), roomy.as_str()];
+    expected.sort();
+    assert_eq!(
+        ids, expected,
+        "pools lists every pool, once, with seats taken"
+    );
+    let denied = |id: &String| listed.iter().find(|p| p.pool_id == *id).map(|p| p.denied);
+    assert_eq!(
+        denied(&full),
+        Some(2),
+        "each refused reservation is counted"
+    );
+    assert_eq!(denied(&roomy), Some(0), "granted reservations are not");
+    assert_eq!(
+        pool(ports, &full).await.item_id,
+        format!("item-of-{full}"),
+        "a listed pool reads as get_pool does"
+    );
+}

@@ -91,6 +91,8 @@ pub trait LicenseLedger: Send + Sync {
     /// Frees the request's seat in `pool_id`, whether reserved or assigned. Idempotent.
     async fn release(&self, request_id: &str, pool_id: &str) -> Result<()>;
     async fn seats(&self, request_id: &str) -> Result<Vec<Seat>>;
+    /// Every pool, ordered by id. Reads only pool records (an index), never the seats.
+    async fn pools(&self) -> Result<Vec<LicensePool>>;
 }
 
 #[async_trait]
@@ -102,6 +104,20 @@ pub trait AssignmentStore: Send + Sync {
     /// Active holdings that end ([`Assignment::ends_at`]: expiry or scheduled revocation) at or before `now`,
     /// earliest first. Reads only those (an index on the end of active holdings), however many holdings exist.
     async fn ending_by(&self, now: Timestamp) -> Result<Vec<Assignment>>;
+    /// Active holdings of one item, ordered by assignment id. Reads only those (an index on active holdings
+    /// by item).
+    async fn active_of_item(&self, item_id: &str) -> Result<Vec<Assignment>>;
+}
+
+/// Compliance findings, one record per kind and subject.
+#[async_trait]
+pub trait FindingStore: Send + Sync {
+    async fn get(&self, finding_id: &str) -> Result<Option<Finding>>;
+    /// Version 0 creates (`Conflict` if it exists); otherwise an optimistic save as `RequestStore::save`.
+    async fn save(&self, finding: &mut Finding) -> Result<()>;
+    /// Findings of `kind` not yet resolved, ordered by id. Reads only those (a sparse index), however many
+    /// resolved findings have piled up.
+    async fn active(&self, kind: FindingKind) -> Result<Vec<Finding>>;
 }
 
 #[async_trait]
@@ -244,6 +260,7 @@ pub struct Ports {
     pub assignments: Arc<dyn AssignmentStore>,
     pub audit: Arc<dyn AuditLog>,
     pub idempotency: Arc<dyn IdempotencyStore>,
+    pub findings: Arc<dyn FindingStore>,
     pub workflow: Arc<dyn Workflow>,
     pub events: Arc<dyn EventBus>,
     pub clock: Arc<dyn Clock>,

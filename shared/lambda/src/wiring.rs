@@ -10,6 +10,7 @@
 //! | `PROVISIO_EVENT_BUS_NAME` | `dynamodb` only, required: the custom event bus. |
 //! | `PROVISIO_CONNECTOR_TIMEOUT_MS` | timeout of one webhook connector call, default 10000. |
 //! | `PROVISIO_MOVER_GRACE_HOURS` | hr-sync, scim: how long a mover keeps access that no longer fits, default 168. |
+//! | `PROVISIO_EXPIRY_NOTICE_HOURS` | compliance: how long before `expiresAt` a holder is notified, default 168. |
 //! | `PROVISIO_HR_QUEUE_URL` | hr-webhook, required: the HR FIFO queue. |
 //! | `PROVISIO_HR_WEBHOOK_SECRET` | hr-webhook, required: the HMAC secret of HR events. |
 //! | `PROVISIO_SCIM_TOKEN` | scim, required: the bearer token of SCIM clients. |
@@ -27,6 +28,7 @@ use provisio_connectors::HttpConnectors;
 use provisio_core::model::Timestamp;
 use provisio_core::names::environment as env;
 use provisio_core::ports::{Clock, Ports, Queue};
+use provisio_core::usecases::compliance::ComplianceSettings;
 use provisio_core::usecases::lifecycle::LifecycleSettings;
 use provisio_memory::{MemoryStores, RecordingEventBus, RecordingWorkflow};
 
@@ -130,6 +132,7 @@ impl Settings {
                     assignments: need(env::tables::ASSIGNMENTS),
                     audit: need(env::tables::AUDIT),
                     idempotency: need(env::tables::IDEMPOTENCY),
+                    findings: need(env::tables::FINDINGS),
                 };
                 let state_machines = StateMachineArns {
                     fulfilment: need(env::state_machine_arns::FULFILMENT),
@@ -229,16 +232,32 @@ pub fn lifecycle_from_env() -> Result<LifecycleSettings, ConfigError> {
 }
 
 fn lifecycle_settings(raw: Option<String>) -> Result<LifecycleSettings, ConfigError> {
+    Ok(match hours(env::MOVER_GRACE_HOURS, raw)? {
+        Some(mover_grace) => LifecycleSettings { mover_grace },
+        None => LifecycleSettings::default(),
+    })
+}
+
+/// Compliance settings: `PROVISIO_EXPIRY_NOTICE_HOURS`, whole hours, default 7 days.
+pub fn compliance_from_env() -> Result<ComplianceSettings, ConfigError> {
+    compliance_settings(std::env::var(env::EXPIRY_NOTICE_HOURS).ok())
+}
+
+fn compliance_settings(raw: Option<String>) -> Result<ComplianceSettings, ConfigError> {
+    Ok(match hours(env::EXPIRY_NOTICE_HOURS, raw)? {
+        Some(expiry_notice) => ComplianceSettings { expiry_notice },
+        None => ComplianceSettings::default(),
+    })
+}
+
+/// A duration set in whole hours by variable `name`; None when unset or blank (the default applies).
+fn hours(name: &'static str, raw: Option<String>) -> Result<Option<chrono::Duration>, ConfigError> {
     match raw.as_deref().map(str::trim) {
-        None | Some("") => Ok(LifecycleSettings::default()),
+        None | Some("") => Ok(None),
         Some(v) => v
             .parse::<u32>()
-            .map(|h| LifecycleSettings {
-                mover_grace: chrono::Duration::hours(h.into()),
-            })
-            .map_err(|_| {
-                ConfigError::Invalid(env::MOVER_GRACE_HOURS, v.into(), "a whole number of hours")
-            }),
+            .map(|h| Some(chrono::Duration::hours(h.into())))
+            .map_err(|_| ConfigError::Invalid(name, v.into(), "a whole number of hours")),
     }
 }
 
@@ -319,8 +338,8 @@ mod tests {
         };
         assert_eq!(
             missing.len(),
-            11,
-            "7 tables, 3 state machines, the bus: {missing:?}"
+            env::tables::ALL.len() - 1 + env::state_machine_arns::ALL.len() + 1,
+            "every table but the catalog, every state machine, the bus: {missing:?}"
         );
         assert!(!missing.contains(&env::tables::CATALOG));
         for name in [
@@ -389,6 +408,22 @@ mod tests {
             let e = lifecycle_settings(Some(bad.into())).unwrap_err();
             assert!(e.to_string().contains(env::MOVER_GRACE_HOURS), "{e}");
         }
+    }
+
+    #[test]
+    fn the_expiry_notice_defaults_to_a_week_and_must_be_whole_hours() {
+        assert_eq!(
+            compliance_settings(Some("".into())).unwrap(),
+            ComplianceSettings::default()
+        );
+        assert_eq!(
+            compliance_settings(Some("24".into()))
+                .unwrap()
+                .expiry_notice,
+            chrono::Duration::hours(24)
+        );
+        let e = compliance_settings(Some("a day".into())).unwrap_err();
+        assert!(e.to_string().contains(env::EXPIRY_NOTICE_HOURS), "{e}");
     }
 
     #[test]

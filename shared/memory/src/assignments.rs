@@ -15,16 +15,7 @@ impl AssignmentStore for MemoryAssignments {
     }
 
     async fn save(&self, assignment: &mut Assignment) -> Result<()> {
-        if assignment.version > 0 {
-            return self.0.save(assignment);
-        }
-        // A create is the save from version 0, so it stores version 1 like any other save.
-        self.0.create(Assignment {
-            version: 1,
-            ..assignment.clone()
-        })?;
-        assignment.version = 1;
-        Ok(())
+        self.0.create_or_save(assignment)
     }
 
     async fn list_by_holder(&self, holder_id: &str) -> Result<Vec<Assignment>> {
@@ -37,5 +28,11 @@ impl AssignmentStore for MemoryAssignments {
         });
         due.sort_by_key(Assignment::ends_at);
         Ok(due)
+    }
+
+    async fn active_of_item(&self, item_id: &str) -> Result<Vec<Assignment>> {
+        Ok(self
+            .0
+            .select(|a| a.status == AssignmentStatus::Active && a.item_id == item_id))
     }
 }

@@ -8,6 +8,7 @@ mod catalog;
 mod clock;
 mod connectors;
 mod events;
+mod findings;
 mod idempotency;
 mod identities;
 mod licenses;
@@ -29,6 +30,7 @@ pub use catalog::MemoryCatalog;
 pub use clock::ManualClock;
 pub use connectors::{ConnectorFailure, Revocation, ScriptedConnectors};
 pub use events::RecordingEventBus;
+pub use findings::MemoryFindings;
 pub use idempotency::MemoryIdempotency;
 pub use identities::MemoryIdentities;
 pub use licenses::MemoryLicenses;
@@ -48,6 +50,7 @@ pub struct MemoryStores {
     pub assignments: Arc<MemoryAssignments>,
     pub audit: Arc<MemoryAudit>,
     pub idempotency: Arc<MemoryIdempotency>,
+    pub findings: Arc<MemoryFindings>,
 }
 
 impl MemoryStores {
@@ -73,6 +76,7 @@ impl MemoryStores {
             assignments: self.assignments.clone(),
             audit: self.audit.clone(),
             idempotency: self.idempotency.clone(),
+            findings: self.findings.clone(),
             workflow,
             events,
             clock,

@@ -87,6 +87,7 @@ impl LicenseLedger for MemoryLicenses {
                     total: 0,
                     reserved: 0,
                     assigned: 0,
+                    denied: 0,
                 });
             if total < pool.assigned {
                 return Err(Error::validation(
@@ -113,6 +114,9 @@ impl LicenseLedger for MemoryLicenses {
             }
             // Check every pool before touching any: a full (or unknown) pool leaves nothing reserved.
             if let Some(full) = wanted.iter().find(|p| !ledger.has_free_seat(p)) {
+                if let Some(pool) = ledger.pools.get_mut(*full) {
+                    pool.denied += 1;
+                }
                 return Err(Error::SeatUnavailable((*full).to_owned()));
             }
             for pool_id in wanted {
@@ -165,5 +169,13 @@ impl LicenseLedger for MemoryLicenses {
                 })
                 .collect()
         }))
+    }
+
+    async fn pools(&self) -> Result<Vec<LicensePool>> {
+        let mut pools: Vec<LicensePool> = self
+            .0
+            .with(|ledger| ledger.pools.values().cloned().collect());
+        pools.sort_by(|a, b| a.pool_id.cmp(&b.pool_id));
+        Ok(pools)
     }
 }

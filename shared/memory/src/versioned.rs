@@ -52,6 +52,18 @@ impl<T: Versioned> VersionedMap<T> {
         })
     }
 
+    /// Version 0 creates (storing version 1, as any save bumps it); otherwise [`Self::save`].
+    pub(crate) fn create_or_save(&self, record: &mut T) -> Result<()> {
+        if record.version() > 0 {
+            return self.save(record);
+        }
+        let mut created = record.clone();
+        created.set_version(1);
+        self.create(created)?;
+        record.set_version(1);
+        Ok(())
+    }
+
     pub(crate) fn get(&self, id: &str) -> Option<T> {
         self.0.with(|records| records.get(id).cloned())
     }

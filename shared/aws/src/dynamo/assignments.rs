@@ -6,8 +6,10 @@ use provisio_core::ports::AssignmentStore;
 
 use super::{Item, Table, from_item, s, sort_time, versioned};
 
-/// Table `assignments`: one item per holding (key `assignmentId` = holder.item); index `byHolder`, and the sparse
-/// index `byExpiry` (sort key `expiresKey`) holding only active, time-bound holdings, for the expiry sweep.
+/// Table `assignments`: one item per holding (key `assignmentId` = holder.item); index `byHolder`, the sparse
+/// index `byExpiry` (sort key `expiresKey`) holding only active, time-bound holdings, for the expiry sweep, and
+/// the sparse index `byItem` (`activeItem` = item id on active holdings only) for the licence and end-of-life
+/// sweeps.
 pub struct DynamoAssignments(pub(crate) Table);
 
 const EXPIRING: &str = "active";
@@ -17,12 +19,15 @@ fn key(assignment_id: &str) -> Item {
 }
 
 fn index_attributes(a: &Assignment) -> Vec<(&'static str, AttributeValue)> {
-    match a.ends_at() {
-        Some(at) if a.status == AssignmentStatus::Active => {
-            vec![("expiring", s(EXPIRING)), ("expiresKey", s(sort_time(at)))]
-        }
-        _ => vec![],
+    if a.status != AssignmentStatus::Active {
+        return vec![];
     }
+    let mut attributes = vec![("activeItem", s(&a.item_id))];
+    if let Some(at) = a.ends_at() {
+        attributes.push(("expiring", s(EXPIRING)));
+        attributes.push(("expiresKey", s(sort_time(at))));
+    }
+    attributes
 }
 
 #[async_trait]
@@ -36,25 +41,7 @@ impl AssignmentStore for DynamoAssignments {
     }
 
     async fn save(&self, assignment: &mut Assignment) -> Result<()> {
-        if assignment.version > 0 {
-            let extra = index_attributes(assignment);
-            return versioned::save(&self.0, key(&assignment.assignment_id), assignment, &extra)
-                .await;
-        }
-        // A create is the save from version 0, so it stores version 1 like any other save.
-        let created = Assignment {
-            version: 1,
-            ..assignment.clone()
-        };
-        versioned::create(
-            &self.0,
-            "assignmentId",
-            &created,
-            &index_attributes(&created),
-        )
-        .await?;
-        assignment.version = 1;
-        Ok(())
+        versioned::create_or_save(&self.0, "assignmentId", assignment, index_attributes).await
     }
 
     async fn ending_by(&self, now: Timestamp) -> Result<Vec<Assignment>> {
@@ -76,6 +63,27 @@ impl AssignmentStore for DynamoAssignments {
             }
         }
         Ok(due)
+    }
+
+    async fn active_of_item(&self, item_id: &str) -> Result<Vec<Assignment>> {
+        let items = self
+            .0
+            .query_all(
+                Some("byItem"),
+                "#activeItem = :i",
+                &[(":i", s(item_id))],
+                true,
+            )
+            .await?;
+        let mut active = Vec::new();
+        for item in items {
+            let a: Assignment = from_item(item)?;
+            // The index may lag a save: keep only what is still active.
+            if a.status == AssignmentStatus::Active {
+                active.push(a);
+            }
+        }
+        Ok(active)
     }
 
     async fn list_by_holder(&self, holder_id: &str) -> Result<Vec<Assignment>> {

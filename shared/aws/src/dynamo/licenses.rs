@@ -6,13 +6,15 @@ use provisio_core::{Error, Result};
 
 use super::{
     Item, RACE_RETRIES, Table, backoff, condition_failed, from_item, n, s, to_item, unavailable,
+    unless_condition_failed,
 };
 
 /// Table `licenses` (key `pk` + `sk`): pool items (`pool#<poolId>` / `pool`) with the counters `total`,
 /// `reserved`, `assigned` and `available` (= total - reserved - assigned, kept because conditions cannot do
 /// arithmetic), and seat items (`seats#<requestId>` / pool id) with the seat's `state`. Every seat move changes
 /// the seat and its pool counters in one transaction; a reservation is conditioned on `available >= 1`, so no
-/// interleaving oversubscribes a pool.
+/// interleaving oversubscribes a pool. Pool items carry `poolList = "pool"` for the sparse index `pools`, so
+/// listing pools never reads seats.
 pub struct DynamoLicenses(pub(crate) Table);
 
 const POOL: &str = "pool";
@@ -97,6 +99,25 @@ impl DynamoLicenses {
         ])
     }
 
+    /// Counts a reservation the full pool refused. Best effort: the count informs licence planning, and
+    /// failing the refusal over it would tell the requester something untrue.
+    async fn count_denied(&self, pool_id: &str) {
+        let counted = self
+            .0
+            .client
+            .update_item()
+            .table_name(&self.0.name)
+            .set_key(Some(pool_key(pool_id)))
+            .update_expression("ADD denied :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        if let Err(e) = unless_condition_failed(counted) {
+            tracing::warn!(pool = pool_id, error = %e, "refused reservation not counted");
+        }
+    }
+
     async fn seat_state(&self, request_id: &str, pool_id: &str) -> Result<Option<SeatState>> {
         let item = self.0.get_item(seat_key(request_id, pool_id)).await?;
         Ok(item
@@ -157,8 +178,10 @@ impl LicenseLedger for DynamoLicenses {
                         total,
                         reserved: 0,
                         assigned: 0,
+                        denied: 0,
                     };
-                    let mut item = to_item(&pool, &[("available", n(total))])?;
+                    let mut item =
+                        to_item(&pool, &[("available", n(total)), ("poolList", s(POOL))])?;
                     item.extend(pool_key(pool_id));
                     self.0
                         .client
@@ -188,7 +211,7 @@ impl LicenseLedger for DynamoLicenses {
                         .table_name(&self.0.name)
                         .set_key(Some(pool_key(pool_id)))
                         .update_expression(
-                            "SET #total = :t, itemId = :i, available = available + :d",
+                            "SET #total = :t, itemId = :i, available = available + :d, poolList = :pl",
                         )
                         .condition_expression("#total = :old AND assigned <= :t")
                         .expression_attribute_names("#total", "total")
@@ -196,6 +219,7 @@ impl LicenseLedger for DynamoLicenses {
                         .expression_attribute_values(":i", s(item_id))
                         .expression_attribute_values(":d", n(delta))
                         .expression_attribute_values(":old", n(pool.total))
+                        .expression_attribute_values(":pl", s(POOL))
                         .return_values(ReturnValue::AllNew)
                         .send()
                         .await
@@ -278,6 +302,7 @@ impl LicenseLedger for DynamoLicenses {
                 .zip(&wanted)
                 .find(|(pair, _)| pair[0] == "ConditionalCheckFailed");
             if let Some((_, pool_id)) = full {
+                self.count_denied(pool_id).await;
                 return Err(Error::SeatUnavailable((*pool_id).to_owned()));
             }
             backoff(attempt).await;
@@ -307,6 +332,14 @@ impl LicenseLedger for DynamoLicenses {
         let items = self
             .0
             .query_all(None, "pk = :p", &[(":p", s(seats_pk(request_id)))], true)
+            .await?;
+        items.into_iter().map(from_item).collect()
+    }
+
+    async fn pools(&self) -> Result<Vec<LicensePool>> {
+        let items = self
+            .0
+            .query_all(Some("pools"), "#poolList = :p", &[(":p", s(POOL))], true)
             .await?;
         items.into_iter().map(from_item).collect()
     }

@@ -6,6 +6,7 @@ mod approvals;
 mod assignments;
 mod audit;
 mod catalog;
+mod findings;
 mod idempotency;
 mod identities;
 mod licenses;
@@ -32,6 +33,7 @@ pub use approvals::DynamoApprovals;
 pub use assignments::DynamoAssignments;
 pub use audit::DynamoAudit;
 pub use catalog::DynamoCatalog;
+pub use findings::DynamoFindings;
 pub use idempotency::DynamoIdempotency;
 pub use identities::DynamoIdentities;
 pub use licenses::DynamoLicenses;
@@ -51,6 +53,7 @@ pub struct TableNames {
     pub assignments: String,
     pub audit: String,
     pub idempotency: String,
+    pub findings: String,
 }
 
 impl TableNames {
@@ -71,11 +74,12 @@ impl TableNames {
             assignments: name(tables::ASSIGNMENTS),
             audit: name(tables::AUDIT),
             idempotency: name(tables::IDEMPOTENCY),
+            findings: name(tables::FINDINGS),
         }
     }
 
     /// (logical name, physical name) pairs, in names.json order.
-    pub fn pairs(&self) -> [(&'static str, &str); 8] {
+    pub fn pairs(&self) -> [(&'static str, &str); 9] {
         [
             ("catalog", &self.catalog),
             ("identities", &self.identities),
@@ -85,6 +89,7 @@ impl TableNames {
             ("assignments", &self.assignments),
             ("audit", &self.audit),
             ("idempotency", &self.idempotency),
+            ("findings", &self.findings),
         ]
     }
 }
@@ -100,6 +105,7 @@ pub struct DynamoStores {
     pub assignments: Arc<DynamoAssignments>,
     pub audit: Arc<DynamoAudit>,
     pub idempotency: Arc<DynamoIdempotency>,
+    pub findings: Arc<DynamoFindings>,
 }
 
 impl DynamoStores {
@@ -117,6 +123,7 @@ impl DynamoStores {
             assignments: Arc::new(DynamoAssignments(table(&names.assignments))),
             audit: Arc::new(DynamoAudit(table(&names.audit))),
             idempotency: Arc::new(DynamoIdempotency(table(&names.idempotency))),
+            findings: Arc::new(DynamoFindings(table(&names.findings))),
         }
     }
 
@@ -137,6 +144,7 @@ impl DynamoStores {
             assignments: self.assignments.clone(),
             audit: self.audit.clone(),
             idempotency: self.idempotency.clone(),
+            findings: self.findings.clone(),
             workflow,
             events,
             clock,
@@ -300,14 +308,23 @@ const STORAGE_ONLY: &[&str] = &[
     "escalationAt",
     "expiring",
     "expiresKey",
+    "activeItem",
+    "activeKind",
+    "poolList",
     "scimAccount",
     "scimUserName",
     "scimExternalId",
 ];
 
 /// The record stored in `item`, without the storage-only attributes (some records deny unknown fields).
-pub(crate) fn from_item<T: DeserializeOwned>(mut item: Item) -> Result<T> {
-    for name in STORAGE_ONLY {
+pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T> {
+    from_item_keeping(item, &[])
+}
+
+/// As [`from_item`], but keeps the attributes in `keep`: fields of the record that share their name with
+/// another table's storage-only attribute (a finding's `kind`).
+pub(crate) fn from_item_keeping<T: DeserializeOwned>(mut item: Item, keep: &[&str]) -> Result<T> {
+    for name in STORAGE_ONLY.iter().filter(|name| !keep.contains(name)) {
         item.remove(*name);
     }
     serde_dynamo::from_item(item).map_err(|e| Error::Internal(format!("cannot decode record: {e}")))

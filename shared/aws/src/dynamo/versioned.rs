@@ -66,6 +66,26 @@ pub(crate) async fn save<T: Versioned + Serialize>(
     }
 }
 
+/// Version 0 creates (storing version 1, as any save bumps it); otherwise [`save`]. The record's key is its
+/// id, under `key_attr`; `index_attributes` adds the index attributes the record's state calls for.
+pub(crate) async fn create_or_save<T: Versioned + Serialize>(
+    table: &Table,
+    key_attr: &str,
+    record: &mut T,
+    index_attributes: impl Fn(&T) -> Vec<(&'static str, aws_sdk_dynamodb::types::AttributeValue)>,
+) -> Result<()> {
+    if record.version() > 0 {
+        let key = Item::from([(key_attr.to_owned(), super::s(record.id()))]);
+        let extra = index_attributes(record);
+        return save(table, key, record, &extra).await;
+    }
+    let mut created = record.clone();
+    created.set_version(1);
+    create(table, key_attr, &created, &index_attributes(&created)).await?;
+    record.set_version(1);
+    Ok(())
+}
+
 /// The error for a conditional save that failed: the record is gone, or someone saved it first.
 pub(crate) async fn lost_race<T: Versioned>(table: &Table, key: Item, id: &str) -> Error {
     match table.get_item(key).await {

@@ -10,6 +10,10 @@ pub struct LicensePool {
     pub total: u32,
     pub reserved: u32,
     pub assigned: u32,
+    /// Reservations refused because the pool was full: demand the pool could not meet (over-subscription
+    /// attempts), counted since the pool was created.
+    #[serde(default)]
+    pub denied: u32,
 }
 
 impl LicensePool {

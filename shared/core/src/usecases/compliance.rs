@@ -1,18 +1,45 @@
-//! The daily compliance sweep. Today it ends access on time: every active holding past its `expiresAt` (EXPIRED)
-//! or past a scheduled revocation such as a mover's grace period (REVOKED) is deprovisioned through the
-//! deprovision state machine (connector revoke, seat released). Only due holdings are read (an index on the end
-//! of active holdings), and each gets a deterministic execution name, so a re-run while a deprovision is still
-//! going starts nothing twice. An extension moves `expiresAt` and with it the name, so an extended holding is
-//! never ended by an old schedule.
+//! The daily compliance sweep.
+//!
+//! It ends access on time: every active holding past its `expiresAt` (EXPIRED) or past a scheduled revocation
+//! such as a mover's grace period (REVOKED) is deprovisioned through the deprovision state machine (connector
+//! revoke, seat released). Only due holdings are read (an index on the end of active holdings), and each gets a
+//! deterministic execution name, so a re-run while a deprovision is still going starts nothing twice. An
+//! extension moves `expiresAt` and with it the name, so an extended holding is never ended by an old schedule.
+//!
+//! Then it reports, as findings ([`super::findings`]): holdings that expire within the notice lead time (their
+//! holders can still extend), licence pools with more holders than seats or under half used for 30 days, and
+//! holdings of end-of-life items with their replacement.
 
+use std::collections::BTreeMap;
+
+use chrono::Duration;
 use serde::Serialize;
+use serde_json::{Value, json};
 
 use super::assignments::execution_name;
+use super::findings::{FindingCounts, reconcile};
 use super::fulfilment::Deprovision;
 use super::sweep_result;
-use crate::model::{Assignment, AssignmentStatus, Timestamp};
+use crate::model::{Assignment, AssignmentStatus, FindingKind, Lifecycle, Timestamp};
 use crate::ports::Ports;
 use crate::{Error, Result};
+
+/// Default lead time of expiry notices: a week, so a holder back from a week off can still extend.
+pub const DEFAULT_EXPIRY_NOTICE_HOURS: u32 = 7 * 24;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ComplianceSettings {
+    /// How long before `expiresAt` a holder is told their access ends.
+    pub expiry_notice: Duration,
+}
+
+impl Default for ComplianceSettings {
+    fn default() -> Self {
+        Self {
+            expiry_notice: Duration::hours(DEFAULT_EXPIRY_NOTICE_HOURS.into()),
+        }
+    }
+}
 
 /// What one sweep did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -22,13 +49,44 @@ pub struct ComplianceReport {
     pub expired: u32,
     /// Holdings whose revocation was started because a scheduled revocation (a mover's grace period) passed.
     pub revoked: u32,
-    /// Holdings whose deprovisioning could not be started (the sweep then fails as a whole); retried next run.
+    /// What each finding stream opened and resolved, by kind.
+    pub findings: BTreeMap<FindingKind, FindingCounts>,
+    /// Holdings whose deprovisioning could not be started, and finding streams that could not be brought up
+    /// to date (the sweep then fails as a whole); retried next run.
     pub failed: u32,
 }
 
-pub async fn sweep(p: &Ports) -> Result<ComplianceReport> {
+pub async fn sweep(p: &Ports, settings: &ComplianceSettings) -> Result<ComplianceReport> {
     let now = p.clock.now();
     let mut report = ComplianceReport::default();
+    end_due_holdings(p, now, &mut report).await?;
+    for part in observations(p, now, settings).await {
+        // One stream failing must not hold up the others.
+        let streams = match part {
+            Ok(streams) => streams,
+            Err(e) => {
+                tracing::warn!(error = %e, "finding streams not observed");
+                report.failed += 1;
+                continue;
+            }
+        };
+        for (kind, observed) in streams {
+            match reconcile(p, kind, observed).await {
+                Ok(counts) => {
+                    report.findings.insert(kind, counts);
+                }
+                Err(e) => {
+                    tracing::warn!(kind = kind.as_str(), error = %e, "finding stream not brought up to date");
+                    report.failed += 1;
+                }
+            }
+        }
+    }
+    let failed = report.failed;
+    sweep_result("compliance", report, failed)
+}
+
+async fn end_due_holdings(p: &Ports, now: Timestamp, report: &mut ComplianceReport) -> Result<()> {
     for holding in p.assignments.ending_by(now).await? {
         let Some((reason, at)) = ending(&holding, now) else {
             continue;
@@ -42,8 +100,97 @@ pub async fn sweep(p: &Ports) -> Result<ComplianceReport> {
             }
         }
     }
-    let failed = report.failed;
-    sweep_result("compliance", report, failed)
+    Ok(())
+}
+
+/// Subject → detail: every subject on which a finding's condition holds now, with what a reader needs to act.
+type Observed = BTreeMap<String, Value>;
+
+/// What each finding stream observes now, by the part of the sweep that observes it (the licence part
+/// observes two streams in one pass over the pools), or why a part could not tell.
+async fn observations(
+    p: &Ports,
+    now: Timestamp,
+    settings: &ComplianceSettings,
+) -> Vec<Result<Vec<(FindingKind, Observed)>>> {
+    vec![
+        expiring(p, now, settings)
+            .await
+            .map(|o| vec![(FindingKind::Expiring, o)]),
+        pool_usage(p).await.map(|(over, under)| {
+            vec![
+                (FindingKind::OverAllocation, over),
+                (FindingKind::UnderUtilization, under),
+            ]
+        }),
+        end_of_life(p)
+            .await
+            .map(|o| vec![(FindingKind::EndOfLife, o)]),
+    ]
+}
+
+/// Holdings whose `expiresAt` falls within the notice lead time. Those already past it are being ended, and a
+/// scheduled revocation had its own notice (`RevocationScheduled`).
+async fn expiring(p: &Ports, now: Timestamp, settings: &ComplianceSettings) -> Result<Observed> {
+    let mut observed = Observed::new();
+    for a in p
+        .assignments
+        .ending_by(now + settings.expiry_notice)
+        .await?
+    {
+        if let Some(at) = a.expires_at.filter(|at| *at > now) {
+            observed.insert(
+                a.assignment_id.clone(),
+                json!({"assignmentId": a.assignment_id, "holderId": a.holder_id,
+                       "itemId": a.item_id, "expiresAt": at}),
+            );
+        }
+    }
+    Ok(observed)
+}
+
+/// Pools with more holders than seats (over-allocation) and pools with under half their seats held or reserved
+/// (under-utilization).
+async fn pool_usage(p: &Ports) -> Result<(Observed, Observed)> {
+    let (mut over, mut under) = (Observed::new(), Observed::new());
+    for pool in p.licenses.pools().await? {
+        // Holdings granted before the pool existed use the licence without a seat: they count too.
+        let holders = p.assignments.active_of_item(&pool.item_id).await?.len();
+        let in_use = u64::try_from(holders)
+            .unwrap_or(u64::MAX)
+            .max(pool.assigned.into());
+        let total = u64::from(pool.total);
+        // Reserved seats are promised to requests in flight: not waste, but not held yet either.
+        let committed = in_use + u64::from(pool.reserved);
+        let detail = || {
+            json!({"poolId": pool.pool_id, "itemId": pool.item_id, "total": pool.total,
+                   "inUse": in_use, "reserved": pool.reserved, "denied": pool.denied})
+        };
+        if in_use > total {
+            over.insert(pool.pool_id.clone(), detail());
+        } else if committed * 2 < total {
+            under.insert(pool.pool_id.clone(), detail());
+        }
+    }
+    Ok((over, under))
+}
+
+/// Holdings of end-of-life items, with the replacement the catalog names.
+async fn end_of_life(p: &Ports) -> Result<Observed> {
+    let mut observed = Observed::new();
+    for item in p.catalog.list().await? {
+        if item.lifecycle != Lifecycle::Eol {
+            continue;
+        }
+        for a in p.assignments.active_of_item(&item.item_id).await? {
+            observed.insert(
+                a.assignment_id.clone(),
+                json!({"assignmentId": a.assignment_id, "holderId": a.holder_id,
+                       "itemId": a.item_id, "replacementItemId": item.replacement_item_id}),
+            );
+        }
+    }
+    Ok(observed)
 }
 
 /// How a due holding ends, and when: a scheduled revocation that came first revokes it, else it expires.

@@ -7,6 +7,7 @@ pub mod assignments;
 pub mod catalog;
 pub mod compliance;
 pub mod escalation;
+pub mod findings;
 pub mod fulfilment;
 pub mod hr;
 pub mod idempotency;
