@@ -1,9 +1,10 @@
-//! Administration HTTP API: catalog, license pools, identities, audit verification.
+//! Administration HTTP API: catalog, license pools, identities, audit verification, and the reports admins and
+//! auditors read.
 
 use provisio_core::names::routes;
 use provisio_core::ports::Ports;
-use provisio_core::usecases::admin;
-use provisio_lambda::api::{ApiRequest, ApiResponse, respond, unknown_route};
+use provisio_core::usecases::{admin, reports};
+use provisio_lambda::api::{ApiRequest, ApiResponse, CSV, respond, unknown_route};
 
 pub const ROUTES: &[&str] = routes::ADMIN;
 
@@ -52,6 +53,25 @@ pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {
             200,
             async { admin::get_identity(p, &caller, req.param("employeeId")?).await }.await,
         ),
+        "GET /reports/chargeback" => {
+            let month = req.query.get("month").map(String::as_str);
+            match reports::chargeback(p, &caller, month).await {
+                Ok(report) if req.prefers(CSV) => ApiResponse::csv(200, report.to_csv())
+                    .with_header(
+                        "content-disposition",
+                        format!("attachment; filename=\"chargeback-{}.csv\"", report.month),
+                    ),
+                result => respond(200, result),
+            }
+            .with_header("vary", "accept")
+        }
+        "GET /reports/fulfilment" => {
+            let bound = |name: &str| req.query.get(name).map(String::as_str);
+            respond(
+                200,
+                reports::fulfilment(p, &caller, bound("from"), bound("to")).await,
+            )
+        }
         _ => unknown_route(&req),
     }
 }

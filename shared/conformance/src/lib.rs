@@ -12,6 +12,7 @@ mod idempotency;
 mod identities;
 mod licenses;
 pub mod moto;
+mod periods;
 mod records;
 
 use provisio_core::ports::Ports;
@@ -29,6 +30,9 @@ pub use licenses::{
     licenses_concurrent_reservations_never_oversubscribe, licenses_repeated_calls_are_noops,
     licenses_reserve_is_all_or_none, licenses_set_total_never_drops_below_assigned,
 };
+pub use periods::{
+    assignments_held_between_cover_the_period, requests_created_between_cover_the_period,
+};
 pub use records::{
     approvals_are_optimistic, approvals_for_request_and_decided_by,
     approvals_needing_escalation_are_the_due_pending_ones, approvals_pending_for_excludes_decided,
@@ -45,6 +49,7 @@ pub async fn run_all(ports: &Ports) {
     identities_scim_users_page_in_user_name_order(ports).await;
     requests_are_optimistic(ports).await;
     requests_list_for_newest_first(ports).await;
+    requests_created_between_cover_the_period(ports).await;
     approvals_are_optimistic(ports).await;
     approvals_pending_for_excludes_decided(ports).await;
     approvals_for_request_and_decided_by(ports).await;
@@ -52,6 +57,7 @@ pub async fn run_all(ports: &Ports) {
     assignments_are_optimistic(ports).await;
     assignments_list_by_holder(ports).await;
     assignments_expired_by_are_the_due_active_ones(ports).await;
+    assignments_held_between_cover_the_period(ports).await;
     licenses_concurrent_reservations_never_oversubscribe(ports).await;
     licenses_reserve_is_all_or_none(ports).await;
     licenses_repeated_calls_are_noops(ports).await;
@@ -76,6 +82,7 @@ macro_rules! suite {
             identities_scim_users_page_in_user_name_order,
             requests_are_optimistic,
             requests_list_for_newest_first,
+            requests_created_between_cover_the_period,
             approvals_are_optimistic,
             approvals_pending_for_excludes_decided,
             approvals_for_request_and_decided_by,
@@ -83,6 +90,7 @@ macro_rules! suite {
             assignments_are_optimistic,
             assignments_list_by_holder,
             assignments_expired_by_are_the_due_active_ones,
+            assignments_held_between_cover_the_period,
             licenses_concurrent_reservations_never_oversubscribe,
             licenses_reserve_is_all_or_none,
             licenses_repeated_calls_are_noops,

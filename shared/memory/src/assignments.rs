@@ -38,4 +38,8 @@ impl AssignmentStore for MemoryAssignments {
         due.sort_by_key(Assignment::ends_at);
         Ok(due)
     }
+
+    async fn held_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Assignment>> {
+        Ok(self.0.select(|a| a.held_between(from, to)))
+    }
 }

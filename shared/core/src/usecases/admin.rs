@@ -18,7 +18,7 @@ pub fn require_admin(caller: &Caller) -> Result<()> {
     }
 }
 
-fn require_reader(caller: &Caller) -> Result<()> {
+pub(crate) fn require_reader(caller: &Caller) -> Result<()> {
     if caller.is_admin() || caller.is_auditor() {
         Ok(())
     } else {

@@ -12,6 +12,7 @@ pub mod hr;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod offboarding;
+pub mod reports;
 pub mod requests;
 
 use serde_json::Value;
