@@ -258,14 +258,17 @@ async fn only_admins_and_auditors_read_reports() {
     assert_eq!(admin::handle(&demo.ports, admin_caller).await.status, 200);
 }
 
-/// A stored request of E013 for `item`, created at `created`, that reached each status `hours` after creation,
-/// with its approval stages: (name, opened after, how and when the task closed; None while pending).
+/// An approval stage of a story: its name, when it opened, and how and when its task closed (None while
+/// pending), in hours after the request's creation.
+type StageStory = (&'static str, f64, Option<(ApprovalStatus, f64)>);
+
+/// A stored request of E013 for `item`, created at `created`, that reached each status `hours` after creation.
 struct Story {
     id: &'static str,
     item: &'static str,
     created: &'static str,
     statuses: &'static [(f64, RequestStatus)],
-    stages: &'static [(&'static str, f64, Option<(ApprovalStatus, f64)>)],
+    stages: &'static [StageStory],
 }
 
 async fn tell(demo: &Demo, story: &Story) {
