@@ -33,11 +33,12 @@ pub struct Stack {
     client: reqwest::Client,
 }
 
-/// A response: status, content type and JSON body (Null when not JSON).
+/// A response: status, content type, the body as text, and as JSON (Null when not JSON).
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
+    pub text: String,
     pub body: Value,
 }
 
@@ -138,6 +139,7 @@ impl Stack {
         Reply {
             status,
             content_type,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         }
     }
@@ -257,6 +259,18 @@ impl Stack {
 
     /// Moves the stack's virtual clock forward.
     pub async fn advance_hours(&self, hours: u32) {
+        self.advance(f64::from(hours)).await;
+    }
+
+    /// Moves the stack's virtual clock forward to `at` (it never goes back), so a scenario's dates are fixed.
+    pub async fn advance_to(&self, at: chrono::DateTime<chrono::Utc>) {
+        let ahead = at - self.stack.clock.now();
+        assert!(ahead > chrono::Duration::zero(), "the clock is past {at}");
+        self.advance(ahead.num_milliseconds() as f64 / 3_600_000.0)
+            .await;
+    }
+
+    async fn advance(&self, hours: f64) {
         let body = json!({ "hours": hours }).to_string();
         let r = self
             .send(

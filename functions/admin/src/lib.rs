@@ -1,9 +1,10 @@
-//! Administration HTTP API: catalog, license pools, identities, audit verification, compliance findings.
+//! Administration HTTP API: catalog, license pools, identities, audit verification, and the reports admins and
+//! auditors read (compliance findings, chargeback, fulfilment metrics).
 
 use provisio_core::names::routes;
 use provisio_core::ports::Ports;
-use provisio_core::usecases::{admin, findings};
-use provisio_lambda::api::{ApiRequest, ApiResponse, respond, unknown_route};
+use provisio_core::usecases::{admin, findings, reports};
+use provisio_lambda::api::{ApiRequest, ApiResponse, CSV, respond, unknown_route};
 
 pub const ROUTES: &[&str] = routes::ADMIN;
 
@@ -63,6 +64,25 @@ pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {
             .await
             .map(|items| serde_json::json!({"items": items})),
         ),
+        "GET /reports/chargeback" => {
+            let month = req.query.get("month").map(String::as_str);
+            match reports::chargeback(p, &caller, month).await {
+                Ok(report) if req.prefers(CSV) => ApiResponse::csv(200, report.to_csv())
+                    .with_header(
+                        "content-disposition",
+                        format!("attachment; filename=\"chargeback-{}.csv\"", report.month),
+                    ),
+                result => respond(200, result),
+            }
+            .with_header("vary", "accept")
+        }
+        "GET /reports/fulfilment" => {
+            let bound = |name: &str| req.query.get(name).map(String::as_str);
+            respond(
+                200,
+                reports::fulfilment(p, &caller, bound("from"), bound("to")).await,
+            )
+        }
         _ => unknown_route(&req),
     }
 }

@@ -101,6 +101,11 @@ export interface Access {
   readonly read?: readonly string[];
   /** Tables read and written (adds PutItem, UpdateItem, DeleteItem, BatchWriteItem). */
   readonly readWrite?: readonly string[];
+  /**
+   * Indexes it queries without reading their table otherwise (dynamodb:Query on `<table>/index/<name>`
+   * only), by table: every index projects all attributes, so the query returns whole records.
+   */
+  readonly query?: Readonly<Record<string, readonly string[]>>;
   /** State machines it may start (states:StartExecution). */
   readonly start?: readonly string[];
   /** State machines whose task tokens it answers (states:SendTask{Success,Failure,Heartbeat}). */
@@ -121,10 +126,13 @@ export const ACCESS: Record<FunctionName, Access> = {
     taskResponse: ['fulfilment'],
     putEvents: true,
   },
-  // Publishes no domain event; reads the compliance findings (findings byKind) for admins and auditors.
+  // Publishes no domain event. Reads the compliance findings (findings byKind); the reports read the
+  // holdings and requests of a period and the approval tasks of those requests through their indexes
+  // only (GET /reports/*: shared/core usecases/findings.rs and reports.rs).
   admin: {
     read: ['identities', 'findings'],
     readWrite: ['catalog', 'licenses', 'audit'],
+    query: { assignments: ['byGranted', 'byEnded'], requests: ['byCreatedMonth'], approvals: ['byRequest'] },
   },
   'approval-callback': {
     read: ['identities'],

@@ -307,7 +307,9 @@ export class ProvisioStack extends Stack {
   private grantAccess(name: FunctionName, stateMachineArns: Record<string, string>): void {
     const fn = this.functions[name];
     const access = ACCESS[name];
-    const usesStore = [access.read, access.readWrite, access.start, access.taskResponse].some((keys) => keys?.length);
+    const usesStore = [access.read, access.readWrite, Object.keys(access.query ?? {}), access.start, access.taskResponse].some(
+      (keys) => keys?.length,
+    );
     if (!(functionSpec(name).store ?? true) && (usesStore || access.putEvents)) {
       throw new Error(`ACCESS.${name} grants store access, but FUNCTIONS.${name}.store is false (no store environment)`);
     }
@@ -323,6 +325,20 @@ export class ProvisioStack extends Stack {
     };
     for (const key of access.read ?? []) table(key).grantReadData(fn);
     for (const key of access.readWrite ?? []) table(key).grantReadWriteData(fn);
+    for (const [key, indexes] of Object.entries(access.query ?? {})) {
+      const target = table(key);
+      if ([...(access.read ?? []), ...(access.readWrite ?? [])].includes(key)) {
+        throw new Error(`ACCESS.${name}: "${key}" is read whole already; drop it from query`);
+      }
+      for (const index of indexes) {
+        if (!TABLES[key]?.indexes?.[index]) throw new Error(`ACCESS.${name}: table "${key}" has no index "${index}" (tables.json)`);
+      }
+      iam.Grant.addToPrincipal({
+        grantee: fn,
+        actions: ['dynamodb:Query'],
+        resourceArns: indexes.map((index) => `${target.tableArn}/index/${index}`),
+      });
+    }
     if (access.start?.length) {
       iam.Grant.addToPrincipal({
         grantee: fn,

@@ -186,9 +186,22 @@ describe('functions', () => {
         ].sort(),
       );
 
+      // Index-only queries: exactly the named indexes, nothing else on their tables.
+      const queried = all
+        .filter((s) => asArray<string>(s.Action).join() === 'dynamodb:Query')
+        .flatMap((s) => asArray<Json>(s.Resource))
+        .map((r) => `${r['Fn::Join'][1][0]['Fn::GetAtt'][0]}${r['Fn::Join'][1][1]}`)
+        .sort();
+      assert.deepEqual(
+        queried,
+        entries(access.query ?? {})
+          .flatMap(([key, indexes]) => indexes.map((index) => `${logicalId(stack.tables[key])}/index/${index}`))
+          .sort(),
+      );
+
       const services = new Set(all.flatMap((s) => asArray<string>(s.Action)).map((a) => a.split(':')[0]));
       const expected = ['logs', 'xray'];
-      if (access.read?.length || access.readWrite?.length) expected.push('dynamodb');
+      if (access.read?.length || access.readWrite?.length || queried.length) expected.push('dynamodb');
       if (access.putEvents) expected.push('events');
       if (access.start?.length || access.taskResponse?.length) expected.push('states');
       if (access.send?.length || consumedBy(name).length) expected.push('sqs');

@@ -13,6 +13,7 @@ mod idempotency;
 mod identities;
 mod licenses;
 pub mod moto;
+mod periods;
 mod records;
 
 use provisio_core::ports::Ports;
@@ -36,6 +37,9 @@ pub use licenses::{
     licenses_repeated_calls_are_noops, licenses_reserve_is_all_or_none,
     licenses_set_total_never_drops_below_assigned,
 };
+pub use periods::{
+    assignments_held_between_cover_the_period, requests_created_between_cover_the_period,
+};
 pub use records::{
     approvals_are_optimistic, approvals_for_request_and_decided_by,
     approvals_needing_escalation_are_the_due_pending_ones, approvals_pending_for_excludes_decided,
@@ -52,6 +56,7 @@ pub async fn run_all(ports: &Ports) {
     identities_scim_users_page_in_user_name_order(ports).await;
     requests_are_optimistic(ports).await;
     requests_list_for_newest_first(ports).await;
+    requests_created_between_cover_the_period(ports).await;
     approvals_are_optimistic(ports).await;
     approvals_pending_for_excludes_decided(ports).await;
     approvals_for_request_and_decided_by(ports).await;
@@ -62,6 +67,7 @@ pub async fn run_all(ports: &Ports) {
     assignments_active_of_item_are_its_active_holdings(ports).await;
     findings_are_optimistic_and_listed_until_resolved_and_published(ports).await;
     licenses_pools_lists_every_pool_and_counts_refused_reservations(ports).await;
+    assignments_held_between_cover_the_period(ports).await;
     licenses_concurrent_reservations_never_oversubscribe(ports).await;
     licenses_reserve_is_all_or_none(ports).await;
     licenses_repeated_calls_are_noops(ports).await;
@@ -86,6 +92,7 @@ macro_rules! suite {
             identities_scim_users_page_in_user_name_order,
             requests_are_optimistic,
             requests_list_for_newest_first,
+            requests_created_between_cover_the_period,
             approvals_are_optimistic,
             approvals_pending_for_excludes_decided,
             approvals_for_request_and_decided_by,
@@ -96,6 +103,7 @@ macro_rules! suite {
             assignments_active_of_item_are_its_active_holdings,
             findings_are_optimistic_and_listed_until_resolved_and_published,
             licenses_pools_lists_every_pool_and_counts_refused_reservations,
+            assignments_held_between_cover_the_period,
             licenses_concurrent_reservations_never_oversubscribe,
             licenses_reserve_is_all_or_none,
             licenses_repeated_calls_are_noops,

@@ -59,6 +59,9 @@ pub trait RequestStore: Send + Sync {
     async fn save(&self, request: &mut Request) -> Result<()>;
     /// Requests submitted by or for `employee_id`, newest first.
     async fn list_for(&self, employee_id: &str) -> Result<Vec<Request>>;
+    /// Requests created in `[from, to)`, oldest first (same instant: id order). Reads only those (an index on the creation month, one
+    /// query per month of the range), never a scan.
+    async fn created_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Request>>;
 }
 
 #[async_trait]
@@ -107,6 +110,10 @@ pub trait AssignmentStore: Send + Sync {
     /// Active holdings of one item, ordered by assignment id. Reads only those (an index on active holdings
     /// by item).
     async fn active_of_item(&self, item_id: &str) -> Result<Vec<Assignment>>;
+    /// Holdings active at some moment in `[from, to)` ([`Assignment::held_between`]), in assignment id order.
+    /// Reads only active holdings granted before `to` and ended holdings that ended after `from` (indexes on the
+    /// grant and on the end), never a scan.
+    async fn held_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Assignment>>;
 }
 
 /// Compliance findings, one record per kind and subject.

@@ -14,6 +14,10 @@ use serde_json::{Value, json};
 /// Largest JSON body accepted; API payloads here are small, and big ones are abuse.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The media type of every response body unless a route offers another one.
+pub const JSON: &str = "application/json";
+pub const CSV: &str = "text/csv";
+
 #[derive(Debug, Clone, Default)]
 pub struct ApiRequest {
     /// API Gateway route key, e.g. `POST /requests/{id}/cancel`.
@@ -42,6 +46,17 @@ impl ApiRequest {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// Whether the `Accept` header asks for `media_type` rather than JSON, the default: `media_type` is
+    /// acceptable and ranks above JSON by quality, then by the specificity of the ranges that match (RFC 9110,
+    /// section 12.5.1). No header, or one naming neither, means JSON.
+    pub fn prefers(&self, media_type: &str) -> bool {
+        let Some(accept) = self.header("accept") else {
+            return false;
+        };
+        let offered = rank(accept, media_type);
+        offered.0 > 0 && offered > rank(accept, JSON)
+    }
+
     /// Parses the JSON body strictly: unknown fields, wrong types and oversized bodies are 4xx with the reason.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
         parse_json(&self.body)
@@ -55,6 +70,36 @@ impl ApiRequest {
             self.json()
         }
     }
+}
+
+/// (quality in thousandths, specificity) that `accept` gives `media_type`: the most specific matching range
+/// decides (3 = exact, 2 = `type/*`, 1 = `*/*`); (0, 0) when none matches.
+fn rank(accept: &str, media_type: &str) -> (u16, u8) {
+    let wildcard = media_type
+        .split_once('/')
+        .map(|(kind, _)| format!("{kind}/*"))
+        .unwrap_or_default();
+    accept
+        .split(',')
+        .filter_map(|range| {
+            let mut parts = range.split(';');
+            let name = parts.next()?.trim().to_ascii_lowercase();
+            let specificity = match name.as_str() {
+                n if n == media_type => 3,
+                n if n == wildcard => 2,
+                "*/*" => 1,
+                _ => return None,
+            };
+            // A malformed quality makes the range unacceptable rather than preferred.
+            let quality = parts
+                .find_map(|param| param.trim().strip_prefix("q="))
+                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
+                .filter(|q| (0.0..=1.0).contains(q))
+                .map_or(0, |q| (q * 1000.0).round() as u16);
+            Some((specificity, quality))
+        })
+        .max_by_key(|(specificity, _)| *specificity)
+        .map_or((0, 0), |(specificity, quality)| (quality, specificity))
 }
 
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
@@ -84,7 +129,7 @@ impl ApiResponse {
         match serde_json::to_vec(body) {
             Ok(bytes) => Self {
                 status,
-                content_type: "application/json",
+                content_type: JSON,
                 headers: vec![],
                 body: bytes.into(),
             },
@@ -92,11 +137,21 @@ impl ApiResponse {
         }
     }
 
+    /// A CSV document (RFC 4180), UTF-8.
+    pub fn csv(status: u16, body: String) -> Self {
+        Self {
+            status,
+            content_type: "text/csv; charset=utf-8",
+            headers: vec![],
+            body: body.into(),
+        }
+    }
+
     /// A JSON document that is already serialized (e.g. embedded at build time).
     pub fn raw_json(status: u16, body: &'static str) -> Self {
         Self {
             status,
-            content_type: "application/json",
+            content_type: JSON,
             headers: vec![],
             body: Bytes::from_static(body.as_bytes()),
         }
@@ -174,4 +229,40 @@ pub fn respond<T: Serialize>(status: u16, result: Result<T, Error>) -> ApiRespon
 /// The response for a route key a handler does not serve.
 pub fn unknown_route(req: &ApiRequest) -> ApiResponse {
     ApiResponse::problem(&Error::NotFound(format!("route {}", req.route)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepting(accept: Option<&str>) -> ApiRequest {
+        let mut req = ApiRequest::default();
+        if let Some(accept) = accept {
+            req.headers
+                .insert("accept", accept.parse().expect("header value"));
+        }
+        req
+    }
+
+    #[test]
+    fn csv_is_chosen_only_when_accept_ranks_it_above_json() {
+        for (accept, csv) in [
+            (None, false),
+            (Some("*/*"), false),
+            (Some("application/json"), false),
+            (Some("text/csv"), true),
+            (Some("Text/CSV; charset=utf-8"), true),
+            (Some("text/csv, */*"), true),
+            (Some("text/*"), true),
+            // Equal quality and specificity: the default wins.
+            (Some("application/json, text/csv"), false),
+            (Some("text/csv;q=0.5, application/json"), false),
+            (Some("application/json;q=0.4, text/csv;q=0.8"), true),
+            (Some("text/csv;q=0"), false),
+            (Some("text/csv;q=nonsense"), false),
+            (Some("text/html"), false),
+        ] {
+            assert_eq!(accepting(accept).prefers(CSV), csv, "Accept: {accept:?}");
+        }
+    }
 }

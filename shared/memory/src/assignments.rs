@@ -35,4 +35,8 @@ impl AssignmentStore for MemoryAssignments {
             .0
             .select(|a| a.status == AssignmentStatus::Active && a.item_id == item_id))
     }
+
+    async fn held_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Assignment>> {
+        Ok(self.0.select(|a| a.held_between(from, to)))
+    }
 }

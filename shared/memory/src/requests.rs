@@ -2,7 +2,7 @@ use std::cmp::Reverse;
 
 use async_trait::async_trait;
 use provisio_core::Result;
-use provisio_core::model::Request;
+use provisio_core::model::{Request, Timestamp};
 use provisio_core::ports::RequestStore;
 
 use crate::versioned::VersionedMap;
@@ -28,6 +28,13 @@ impl RequestStore for MemoryRequests {
         let mut requests = self.0.select(|r| r.parties().contains(&employee_id));
         // Stable sort over id order keeps same-instant requests deterministic.
         requests.sort_by_key(|r| Reverse(r.created_at));
+        Ok(requests)
+    }
+
+    async fn created_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Request>> {
+        let mut requests = self.0.select(|r| from <= r.created_at && r.created_at < to);
+        // Stable sort over id order: same-instant requests in id order.
+        requests.sort_by_key(|r| r.created_at);
         Ok(requests)
     }
 }

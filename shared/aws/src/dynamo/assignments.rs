@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use provisio_core::Result;
@@ -6,13 +8,16 @@ use provisio_core::ports::AssignmentStore;
 
 use super::{Item, Table, from_item, s, sort_time, versioned};
 
-/// Table `assignments`: one item per holding (key `assignmentId` = holder.item); index `byHolder`, the sparse
-/// index `byExpiry` (sort key `expiresKey`) holding only active, time-bound holdings, for the expiry sweep, and
-/// the sparse index `byItem` (`activeItem` = item id on active holdings only) for the licence and end-of-life
-/// sweeps.
+/// Table `assignments`: one item per holding (key `assignmentId` = holder.item); index `byHolder`; the sparse
+/// index `byExpiry` (sort key `expiresKey`) holding only active, time-bound holdings, for the expiry sweep; the
+/// sparse index `byItem` (`activeItem` = item id on active holdings only) for the licence and end-of-life
+/// sweeps; and for reports over a period the sparse indexes `byGranted` (active holdings by `grantedKey`) and
+/// `byEnded` (ended holdings by `endedKey`).
 pub struct DynamoAssignments(pub(crate) Table);
 
 const EXPIRING: &str = "active";
+const HELD: &str = "active";
+const ENDED: &str = "ended";
 
 fn key(assignment_id: &str) -> Item {
     Item::from([("assignmentId".to_owned(), s(assignment_id))])
@@ -20,12 +25,17 @@ fn key(assignment_id: &str) -> Item {
 
 fn index_attributes(a: &Assignment) -> Vec<(&'static str, AttributeValue)> {
     if a.status != AssignmentStatus::Active {
-        return vec![];
+        return a.ended_at.map_or_else(Vec::new, |at| {
+            vec![("ended", s(ENDED)), ("endedKey", s(sort_time(at)))]
+        });
     }
-    let mut attributes = vec![("activeItem", s(&a.item_id))];
+    let mut attributes = vec![
+        ("activeItem", s(&a.item_id)),
+        ("held", s(HELD)),
+        ("grantedKey", s(sort_time(a.granted_at))),
+    ];
     if let Some(at) = a.ends_at() {
-        attributes.push(("expiring", s(EXPIRING)));
-        attributes.push(("expiresKey", s(sort_time(at))));
+        attributes.extend([("expiring", s(EXPIRING)), ("expiresKey", s(sort_time(at)))]);
     }
     attributes
 }
@@ -84,6 +94,43 @@ impl AssignmentStore for DynamoAssignments {
             }
         }
         Ok(active)
+    }
+
+    async fn held_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Assignment>> {
+        // Key bounds are inclusive because sort keys are cut to microseconds; the record decides exactly.
+        let active = self
+            .0
+            .query_all(
+                Some("byGranted"),
+                "#held = :h AND #grantedKey <= :to",
+                &[(":h", s(HELD)), (":to", s(sort_time(to)))],
+                true,
+            )
+            .await?;
+        let ended = self
+            .0
+            .query_all(
+                Some("byEnded"),
+                "#ended = :e AND #endedKey >= :from",
+                &[(":e", s(ENDED)), (":from", s(sort_time(from)))],
+                true,
+            )
+            .await?;
+        // A holding that ended a moment ago may still be in both indexes: keep its newest version.
+        let mut newest: BTreeMap<String, Assignment> = BTreeMap::new();
+        for item in active.into_iter().chain(ended) {
+            let a: Assignment = from_item(item)?;
+            if newest
+                .get(&a.assignment_id)
+                .is_none_or(|kept| kept.version < a.version)
+            {
+                newest.insert(a.assignment_id.clone(), a);
+            }
+        }
+        Ok(newest
+            .into_values()
+            .filter(|a| a.held_between(from, to))
+            .collect())
     }
 
     async fn list_by_holder(&self, holder_id: &str) -> Result<Vec<Assignment>> {

@@ -76,6 +76,16 @@ impl Assignment {
         }
     }
 
+    /// Whether the holding was active at some moment in `[from, to)`: granted before `to`, and still active or
+    /// ended after `from` (access ends at `ended_at`, so a holding ended exactly at `from` was not held).
+    pub fn held_between(&self, from: Timestamp, to: Timestamp) -> bool {
+        self.granted_at < to
+            && match self.status {
+                AssignmentStatus::Active => true,
+                _ => self.ended_at.is_some_and(|end| end > from),
+            }
+    }
+
     pub fn id_for(holder_id: &str, item_id: &str) -> String {
         format!("{holder_id}.{item_id}")
     }

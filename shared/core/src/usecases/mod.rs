@@ -13,6 +13,7 @@ pub mod hr;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod offboarding;
+pub mod reports;
 pub mod requests;
 
 use serde_json::Value;
