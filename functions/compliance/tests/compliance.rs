@@ -1,7 +1,9 @@
 //! The compliance sweep on its schedule event (events/compliance/scheduled.json), under a manual clock.
 
 use chrono::Duration;
-use provisio_core::model::{Assignment, AssignmentStatus, FindingStatus, GrantSource};
+use provisio_core::model::{
+    AppliedChange, Assignment, AssignmentStatus, FindingStatus, GrantSource, IdentityStatus,
+};
 use provisio_core::names::event_types;
 use provisio_core::usecases::compliance::ComplianceSettings;
 use provisio_core::usecases::fulfilment::{self, Deprovision};
@@ -314,4 +316,59 @@ async fn holdings_of_an_end_of_life_item_are_reported_with_its_replacement() {
         .unwrap();
     assert_eq!(finding.detail["replacementItemId"], "lucidchart");
     assert_eq!(finding.detail["holderId"], "E011");
+}
+
+#[tokio::test]
+async fn a_leavers_access_left_after_offboarding_is_revoked_and_reported() {
+    let demo = demo_ports().await;
+    let now = demo.ports.clock.now();
+    // E011 left two days ago, yet still holds Figma (say, a grant that landed as offboarding ran);
+    // E013 left an hour ago: their offboarding is still at work, so the sweep leaves them be.
+    for (leaver, ago) in [("E011", Duration::days(2)), ("E013", Duration::hours(1))] {
+        hold(&demo, leaver, "figma-professional").await;
+        let mut who = demo.ports.identities.get(leaver).await.unwrap().unwrap();
+        who.status = IdentityStatus::Terminated;
+        who.last_change = Some(AppliedChange {
+            change_id: format!("e-terminate-{leaver}"),
+            occurred_at: now - ago,
+            settling_from: None,
+        });
+        demo.ports.identities.put(who).await.unwrap();
+    }
+
+    let report = sweep(&demo).await;
+    assert_eq!(
+        report["findings"]["orphan"],
+        json!({"opened": 1, "resolved": 0, "open": 1})
+    );
+    let finding = demo
+        .ports
+        .findings
+        .get("orphan:E011.figma-professional")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(finding.detail["terminatedAt"], "2026-11-20T10:00:00Z");
+    let started = demo.workflow.deprovisions();
+    assert_eq!(
+        started.len(),
+        1,
+        "only the leaver past the offboarding grace"
+    );
+    let input: Deprovision = serde_json::from_value(started[0].input.clone()).unwrap();
+    assert_eq!(
+        (input.assignment_id.as_str(), input.reason),
+        ("E011.figma-professional", AssignmentStatus::Revoked)
+    );
+    // A re-run while the revocation runs starts nothing new.
+    sweep(&demo).await;
+    assert_eq!(demo.workflow.deprovisions().len(), 1);
+
+    let ended = fulfilment::deprovision(&demo.ports, &input).await.unwrap();
+    assert_eq!(ended.status, AssignmentStatus::Revoked);
+    let report = sweep(&demo).await;
+    assert_eq!(
+        report["findings"]["orphan"],
+        json!({"opened": 0, "resolved": 1, "open": 0})
+    );
 }

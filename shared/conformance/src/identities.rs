@@ -1,5 +1,5 @@
 use chrono::Duration;
-use provisio_core::model::{Identity, ScimAccount};
+use provisio_core::model::{AppliedChange, Identity, IdentityStatus, ScimAccount};
 use provisio_core::ports::Ports;
 use serde_json::json;
 
@@ -255,4 +255,72 @@ pub async fn identities_scim_users_page_in_user_name_order(ports: &Ports) {
         .expect("scim_users failed");
     assert!(past_the_end.items.is_empty());
     assert_eq!(Some(past_the_end.total), total);
+}
+
+pub async fn identities_terminated_since_are_the_recent_leavers(ports: &Ports) {
+    let now = ports.clock.now();
+    let prefix = unique("leaver");
+    let person = |role: &str, status: IdentityStatus, changed: Option<Duration>| {
+        let mut i = identity(&format!("{prefix}-{role}"));
+        i.status = status;
+        i.last_change = changed.map(|ago| AppliedChange {
+            change_id: format!("{role}-change"),
+            occurred_at: now - ago,
+            settling_from: None,
+        });
+        i
+    };
+    let people = [
+        person(
+            "left-yesterday",
+            IdentityStatus::Terminated,
+            Some(Duration::days(1)),
+        ),
+        person(
+            "left-last-week",
+            IdentityStatus::Terminated,
+            Some(Duration::days(7)),
+        ),
+        person(
+            "left-long-ago",
+            IdentityStatus::Terminated,
+            Some(Duration::days(400)),
+        ),
+        person("seeded-leaver", IdentityStatus::Terminated, None),
+        person("working", IdentityStatus::Active, Some(Duration::days(2))),
+        person(
+            "rehired",
+            IdentityStatus::Terminated,
+            Some(Duration::days(3)),
+        ),
+    ];
+    for p in people.clone() {
+        ports.identities.put(p).await.expect("identity put failed");
+    }
+    // Back at work: the rehire replaces the termination.
+    let mut rehired = people[5].clone();
+    rehired.status = IdentityStatus::Active;
+    ports
+        .identities
+        .put(rehired)
+        .await
+        .expect("identity put failed");
+
+    let leavers: Vec<String> = ports
+        .identities
+        .terminated_since(now - Duration::days(30))
+        .await
+        .expect("identities terminated_since failed")
+        .into_iter()
+        .map(|i| i.employee_id)
+        .filter(|id| id.starts_with(&prefix))
+        .collect();
+    assert_eq!(
+        leavers,
+        [
+            format!("{prefix}-left-last-week"),
+            format!("{prefix}-left-yesterday")
+        ],
+        "terminated within the window, earliest first; not rehired, long gone or never terminated by a change"
+    );
 }

@@ -30,7 +30,10 @@ pub use idempotency::{
     idempotency_abandon_allows_a_new_claim, idempotency_completed_replays_until_expiry,
     idempotency_concurrent_claims_have_one_winner, idempotency_expired_in_progress_is_reacquirable,
 };
-pub use identities::{identities_scim_lookups, identities_scim_users_page_in_user_name_order};
+pub use identities::{
+    identities_scim_lookups, identities_scim_users_page_in_user_name_order,
+    identities_terminated_since_are_the_recent_leavers,
+};
 pub use licenses::{
     licenses_concurrent_reservations_never_oversubscribe,
     licenses_pools_lists_every_pool_and_counts_refused_reservations,
@@ -54,6 +57,7 @@ pub async fn run_all(ports: &Ports) {
     identities_delegators_of(ports).await;
     identities_scim_lookups(ports).await;
     identities_scim_users_page_in_user_name_order(ports).await;
+    identities_terminated_since_are_the_recent_leavers(ports).await;
     requests_are_optimistic(ports).await;
     requests_list_for_newest_first(ports).await;
     requests_created_between_cover_the_period(ports).await;
@@ -90,6 +94,7 @@ macro_rules! suite {
             identities_delegators_of,
             identities_scim_lookups,
             identities_scim_users_page_in_user_name_order,
+            identities_terminated_since_are_the_recent_leavers,
             requests_are_optimistic,
             requests_list_for_newest_first,
             requests_created_between_cover_the_period,

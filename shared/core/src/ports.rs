@@ -48,6 +48,9 @@ pub trait IdentityStore: Send + Sync {
     /// 0-based `offset` (SCIM pages by index), and how many there are in all. Reads only SCIM identities (an
     /// index), never the HR-only ones.
     async fn scim_users(&self, offset: usize, limit: usize) -> Result<ScimUsers>;
+    /// Terminated identities whose termination ([`Identity::terminated_at`]) is at or after `from`, earliest
+    /// first. Reads only those (a sparse index on the termination time), however many people ever left.
+    async fn terminated_since(&self, from: Timestamp) -> Result<Vec<Identity>>;
 }
 
 #[async_trait]

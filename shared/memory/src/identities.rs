@@ -3,7 +3,7 @@ use std::ops::Bound;
 
 use async_trait::async_trait;
 use provisio_core::Result;
-use provisio_core::model::{Identity, ScimAccount, ScimUsers, live_scim_account};
+use provisio_core::model::{Identity, ScimAccount, ScimUsers, Timestamp, live_scim_account};
 use provisio_core::ports::{IdentityStore, Page};
 
 use crate::locked::Locked;
@@ -92,5 +92,16 @@ impl IdentityStore for MemoryIdentities {
                     .collect(),
             }
         }))
+    }
+
+    async fn terminated_since(&self, from: Timestamp) -> Result<Vec<Identity>> {
+        let mut leavers: Vec<Identity> = self.0.with(|ids| {
+            ids.values()
+                .filter(|i| i.terminated_at().is_some_and(|at| at >= from))
+                .cloned()
+                .collect()
+        });
+        leavers.sort_by_key(Identity::terminated_at);
+        Ok(leavers)
     }
 }

@@ -1,21 +1,23 @@
 use async_trait::async_trait;
-use provisio_core::model::{Identity, ScimAccount, ScimUsers, live_scim_account};
+use provisio_core::model::{Identity, ScimAccount, ScimUsers, Timestamp, live_scim_account};
 use provisio_core::ports::{IdentityStore, Page};
 use provisio_core::{Error, Result};
 
-use super::{Item, Table, from_item, s, to_item, unavailable};
+use super::{Item, Table, from_item, s, sort_time, to_item, unavailable};
 
 /// Table `identities`: one item per employee (key `employeeId`). Index `byEmployee` (constant partition
 /// `kind`, sorted by id) pages through everyone in order; the sparse index `delegating` holds only identities
 /// with delegate windows, the few an approver's inbox must consult. Two sparse indexes hold only identities
 /// with a live SCIM account: `scimUsers` (constant partition `scimAccount`, sorted by `scimUserName`, the
 /// lower-cased userName) lists them and finds one by userName; `scimExternalIds` (partition `scimExternalId`)
-/// finds them by externalId.
+/// finds them by externalId. The sparse index `byTermination` (constant partition `leaver`, sorted by
+/// `terminatedKey`) holds only terminated identities, for the orphaned-access sweep's recent leavers.
 pub struct DynamoIdentities(pub(crate) Table);
 
 const KIND: &str = "identity";
 const DELEGATING: &str = "1";
 const SCIM_ACCOUNT: &str = "1";
+const LEAVER: &str = "1";
 
 #[async_trait]
 impl IdentityStore for DynamoIdentities {
@@ -28,6 +30,10 @@ impl IdentityStore for DynamoIdentities {
         let mut extra = vec![("kind", s(KIND))];
         if !identity.delegates.is_empty() {
             extra.push(("delegating", s(DELEGATING)));
+        }
+        if let Some(at) = identity.terminated_at() {
+            extra.push(("leaver", s(LEAVER)));
+            extra.push(("terminatedKey", s(sort_time(at))));
         }
         // A put replaces the whole item, so a deleted account drops out of the SCIM indexes here.
         if let Some(account) = live_scim_account(&identity) {
@@ -198,5 +204,26 @@ impl IdentityStore for DynamoIdentities {
                 _ => return Ok(ScimUsers { total, items }),
             }
         }
+    }
+
+    async fn terminated_since(&self, from: Timestamp) -> Result<Vec<Identity>> {
+        let items = self
+            .0
+            .query_all(
+                Some("byTermination"),
+                "#leaver = :l AND #terminatedKey >= :from",
+                &[(":l", s(LEAVER)), (":from", s(sort_time(from)))],
+                true,
+            )
+            .await?;
+        let mut leavers = Vec::new();
+        for item in items {
+            let identity: Identity = from_item(item)?;
+            // The index may lag a put (a rehire): keep only who is still a recent leaver.
+            if identity.terminated_at().is_some_and(|at| at >= from) {
+                leavers.push(identity);
+            }
+        }
+        Ok(leavers)
     }
 }

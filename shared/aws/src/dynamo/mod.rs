@@ -316,6 +316,8 @@ const STORAGE_ONLY: &[&str] = &[
     "grantedKey",
     "ended",
     "endedKey",
+    "leaver",
+    "terminatedKey",
     "scimAccount",
     "scimUserName",
     "scimExternalId",

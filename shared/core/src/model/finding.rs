@@ -15,14 +15,17 @@ pub enum FindingKind {
     UnderUtilization,
     /// Someone holds an end-of-life item.
     EndOfLife,
+    /// A leaver still holds access after offboarding had its time: the sweep revokes it.
+    Orphan,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 4] = [
+    pub const ALL: [FindingKind; 5] = [
         Self::Expiring,
         Self::OverAllocation,
         Self::UnderUtilization,
         Self::EndOfLife,
+        Self::Orphan,
     ];
 
     /// The wire name (`over_allocation`), also the key prefix of the finding ids.
@@ -32,6 +35,7 @@ impl FindingKind {
             Self::OverAllocation => "over_allocation",
             Self::UnderUtilization => "under_utilization",
             Self::EndOfLife => "end_of_life",
+            Self::Orphan => "orphan",
         }
     }
 }

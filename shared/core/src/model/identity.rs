@@ -82,6 +82,15 @@ pub struct Previous {
 }
 
 impl Identity {
+    /// When a terminated identity was terminated: the time of the change that applied (none for an identity
+    /// loaded as terminated, which no change terminated).
+    pub fn terminated_at(&self) -> Option<Timestamp> {
+        match self.status {
+            IdentityStatus::Terminated => self.last_change.as_ref().map(|c| c.occurred_at),
+            _ => None,
+        }
+    }
+
     /// Who acts for this identity at `at`: an explicit delegate window, else nobody.
     pub fn active_delegate(&self, at: Timestamp) -> Option<&str> {
         self.delegates

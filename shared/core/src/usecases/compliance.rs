@@ -7,8 +7,9 @@
 //! extension moves `expiresAt` and with it the name, so an extended holding is never ended by an old schedule.
 //!
 //! Then it reports, as findings ([`super::findings`]): holdings that expire within the notice lead time (their
-//! holders can still extend), licence pools with more holders than seats or under half used for 30 days, and
-//! holdings of end-of-life items with their replacement.
+//! holders can still extend), licence pools with more holders than seats or under half used for 30 days,
+//! holdings of end-of-life items with their replacement, and leavers' holdings that outlived their offboarding
+//! (orphans), which it also revokes.
 
 use std::collections::BTreeMap;
 
@@ -91,7 +92,11 @@ async fn end_due_holdings(p: &Ports, now: Timestamp, report: &mut ComplianceRepo
         let Some((reason, at)) = ending(&holding, now) else {
             continue;
         };
-        match end(p, &holding.assignment_id, reason, at).await {
+        let cause = match reason {
+            AssignmentStatus::Revoked => "revoke",
+            _ => "expire",
+        };
+        match end(p, &holding.assignment_id, reason, cause, at).await {
             Ok(()) if reason == AssignmentStatus::Revoked => report.revoked += 1,
             Ok(()) => report.expired += 1,
             Err(e) => {
@@ -126,6 +131,9 @@ async fn observations(
         end_of_life(p)
             .await
             .map(|o| vec![(FindingKind::EndOfLife, o)]),
+        revoke_orphans(p, now)
+            .await
+            .map(|o| vec![(FindingKind::Orphan, o)]),
     ]
 }
 
@@ -193,6 +201,50 @@ async fn end_of_life(p: &Ports) -> Result<Observed> {
     Ok(observed)
 }
 
+/// How long a leaver's offboarding has to revoke their access before what is left counts as orphaned.
+const OFFBOARDING_GRACE_HOURS: i64 = 24;
+
+/// How far back the sweep looks for leavers. Nothing is granted to a terminated identity (eligibility refuses
+/// them), so access left after a termination dates from around it: a month of daily sweeps is ample, and the
+/// read stays bounded by recent leavers however many people ever left.
+const ORPHAN_LOOKBACK_DAYS: i64 = 30;
+
+/// Active holdings of recent leavers whose offboarding has had its time: each is revoked through the deprovision
+/// state machine (named from the holding and the termination, so re-runs start nothing twice) and reported
+/// until it has ended. Holdings of unknown identities cannot arise: identities are never deleted, and grants
+/// need a known beneficiary.
+async fn revoke_orphans(p: &Ports, now: Timestamp) -> Result<Observed> {
+    let mut observed = Observed::new();
+    let since = now - Duration::days(ORPHAN_LOOKBACK_DAYS);
+    for leaver in p.identities.terminated_since(since).await? {
+        let Some(left) = leaver
+            .terminated_at()
+            .filter(|at| now - *at >= Duration::hours(OFFBOARDING_GRACE_HOURS))
+        else {
+            continue;
+        };
+        for a in p.assignments.list_by_holder(&leaver.employee_id).await? {
+            if a.status != AssignmentStatus::Active {
+                continue;
+            }
+            end(
+                p,
+                &a.assignment_id,
+                AssignmentStatus::Revoked,
+                "orphan",
+                left,
+            )
+            .await?;
+            observed.insert(
+                a.assignment_id.clone(),
+                json!({"assignmentId": a.assignment_id, "holderId": a.holder_id,
+                       "itemId": a.item_id, "terminatedAt": left}),
+            );
+        }
+    }
+    Ok(observed)
+}
+
 /// How a due holding ends, and when: a scheduled revocation that came first revokes it, else it expires.
 fn ending(a: &Assignment, now: Timestamp) -> Option<(AssignmentStatus, Timestamp)> {
     let revoke = a.revocation.as_ref().map(|r| r.at).filter(|at| *at <= now);
@@ -211,19 +263,16 @@ async fn end(
     p: &Ports,
     assignment_id: &str,
     reason: AssignmentStatus,
+    cause: &str,
     at: Timestamp,
 ) -> Result<()> {
-    let prefix = match reason {
-        AssignmentStatus::Revoked => "revoke",
-        _ => "expire",
-    };
     let input = Deprovision {
         assignment_id: assignment_id.to_string(),
         // Past its end every source goes.
         request_id: None,
         reason,
     };
-    let name = execution_name(prefix, &[assignment_id, &at.to_rfc3339()]);
+    let name = execution_name(cause, &[assignment_id, &at.to_rfc3339()]);
     let payload = serde_json::to_value(&input).map_err(|e| Error::Internal(e.to_string()))?;
     p.workflow.start_deprovision(&name, payload).await
 }
