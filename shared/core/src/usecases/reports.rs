@@ -189,10 +189,17 @@ impl Chargeback {
 }
 
 fn csv_field(field: &str) -> String {
+    // A cost center or GL code comes from HR or an admin: one that a spreadsheet would run as a formula is
+    // defused with a leading apostrophe (OWASP CSV injection). Amounts are never negative, so never touched.
+    let field = if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{field}")
+    } else {
+        field.to_string()
+    };
     if field.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
-        field.to_string()
+        field
     }
 }
 
@@ -639,6 +646,14 @@ mod tests {
         assert_eq!(csv_field("R&D, Berlin"), "\"R&D, Berlin\"");
         assert_eq!(csv_field("the \"lab\""), "\"the \"\"lab\"\"\"");
         assert_eq!(csv_field("two\r\nlines"), "\"two\r\nlines\"");
+    }
+
+    #[test]
+    fn csv_fields_a_spreadsheet_would_run_are_defused() {
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("-1+2"), "'-1+2");
+        assert_eq!(csv_field("20.30"), "20.30");
     }
 
     #[test]
