@@ -169,24 +169,7 @@ async fn an_admin_who_is_not_an_auditor_may_not_verify_the_audit_log() {
 async fn auditors_list_the_open_findings_of_one_kind() {
     let demo = demo_ports().await;
     // Visio went end-of-life after E011 got it; the daily sweep reports the holding.
-    let now = demo.ports.clock.now();
-    let mut holding = provisio_core::model::Assignment {
-        assignment_id: "E011.microsoft-visio".into(),
-        holder_id: "E011".into(),
-        item_id: "microsoft-visio".into(),
-        status: provisio_core::model::AssignmentStatus::Active,
-        sources: vec![],
-        expires_at: None,
-        pool_id: None,
-        seat_request_id: None,
-        granted_by: None,
-        connector_ref: None,
-        granted_at: now,
-        ended_at: None,
-        revocation: None,
-        version: 0,
-    };
-    demo.ports.assignments.save(&mut holding).await.unwrap();
+    demo.hold("E011", "microsoft-visio").await;
     let settings = Default::default();
     provisio_core::usecases::compliance::sweep(&demo.ports, &settings)
         .await
