@@ -1,7 +1,7 @@
 //! The compliance sweep on its schedule event (events/compliance/scheduled.json), under a manual clock.
 
 use chrono::Duration;
-use provisio_core::model::{Assignment, AssignmentStatus, FindingStatus, GrantSource};
+use provisio_core::model::{AssignmentStatus, FindingStatus};
 use provisio_core::names::event_types;
 use provisio_core::usecases::compliance::ComplianceSettings;
 use provisio_core::usecases::fulfilment::{self, Deprovision};
@@ -36,33 +36,6 @@ fn finding_events(demo: &Demo) -> Vec<(&'static str, String)> {
             )
         })
         .collect()
-}
-
-/// A holding recorded without a seat, as holdings granted before their item had a pool are.
-async fn hold(demo: &Demo, holder: &str, item: &str) {
-    let granted_at = demo.ports.clock.now() - Duration::days(365);
-    let mut a = Assignment {
-        assignment_id: Assignment::id_for(holder, item),
-        holder_id: holder.into(),
-        item_id: item.into(),
-        status: AssignmentStatus::Active,
-        sources: vec![GrantSource {
-            request_id: format!("req-old-{holder}"),
-            via_bundle: None,
-            granted_at,
-            expires_at: None,
-        }],
-        expires_at: None,
-        pool_id: None,
-        seat_request_id: None,
-        granted_by: Some(format!("req-old-{holder}")),
-        connector_ref: None,
-        granted_at,
-        ended_at: None,
-        revocation: None,
-        version: 0,
-    };
-    demo.ports.assignments.save(&mut a).await.unwrap();
 }
 
 #[tokio::test]
@@ -182,7 +155,7 @@ async fn more_holders_than_seats_is_an_over_allocation_until_the_pool_grows() {
     let demo = demo_ports().await;
     // Three people held Tableau before its pool of 3 seats existed; the renewal bought only 2.
     for holder in ["E009", "E011", "E013"] {
-        hold(&demo, holder, "tableau-creator").await;
+        demo.hold(holder, "tableau-creator").await;
     }
     sweep(&demo).await;
     assert!(
@@ -286,7 +259,7 @@ async fn a_pool_under_half_used_is_reported_after_30_days_with_its_refused_reque
 
     // Three of the five seats taken: the finding resolves.
     for holder in ["E009", "E011", "E013"] {
-        hold(&demo, holder, "jetbrains-intellij-ultimate").await;
+        demo.hold(holder, "jetbrains-intellij-ultimate").await;
     }
     sweep(&demo).await;
     assert_eq!(
@@ -299,7 +272,7 @@ async fn a_pool_under_half_used_is_reported_after_30_days_with_its_refused_reque
 async fn holdings_of_an_end_of_life_item_are_reported_with_its_replacement() {
     let demo = demo_ports().await;
     // Visio went end-of-life after E011 got it; Lucidchart replaces it.
-    hold(&demo, "E011", "microsoft-visio").await;
+    demo.hold("E011", "microsoft-visio").await;
     let report = sweep(&demo).await;
     assert_eq!(
         report["findings"]["end_of_life"],

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use provisio_core::model::{CatalogItem, Identity, NewRequest, Request, RequestStatus};
+use provisio_core::model::{
+    Assignment, AssignmentStatus, CatalogItem, GrantSource, Identity, NewRequest, Request, RequestStatus,
+};
 use provisio_core::ports::Ports;
 use provisio_memory::{
     ManualClock, MemoryStores, RecordingEventBus, RecordingWorkflow, ScriptedConnectors,
@@ -192,6 +194,35 @@ impl Demo {
             .await
             .expect("provision");
         fulfilment::commit(p, request_id).await.expect("commit");
+    }
+
+    /// A permanent holding granted a year ago and recorded without a seat, as holdings granted before their
+    /// item had a pool are.
+    pub async fn hold(&self, holder: &str, item: &str) -> Assignment {
+        let granted_at = self.ports.clock.now() - chrono::Duration::days(365);
+        let mut a = Assignment {
+            assignment_id: Assignment::id_for(holder, item),
+            holder_id: holder.into(),
+            item_id: item.into(),
+            status: AssignmentStatus::Active,
+            sources: vec![GrantSource {
+                request_id: format!("req-old-{holder}"),
+                via_bundle: None,
+                granted_at,
+                expires_at: None,
+            }],
+            expires_at: None,
+            pool_id: None,
+            seat_request_id: None,
+            granted_by: Some(format!("req-old-{holder}")),
+            connector_ref: None,
+            granted_at,
+            ended_at: None,
+            revocation: None,
+            version: 0,
+        };
+        self.ports.assignments.save(&mut a).await.expect("hold");
+        a
     }
 
     /// See [`approve`].
