@@ -248,7 +248,14 @@ async fn employees_may_not_start_review_campaigns_and_unknown_campaigns_are_404(
 
     let resp = call(&demo, "start-review-campaign-non-admin").await;
     assert_eq!(resp.status, 403, "{:?}", resp.body_json());
-    assert!(demo.ports.reviews.open_campaigns().await.unwrap().is_empty());
+    assert!(
+        demo.ports
+            .reviews
+            .open_campaigns()
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let resp = call(&demo, "review-campaign-report").await;
     assert_eq!(resp.status, 404, "{:?}", resp.body_json());

@@ -42,7 +42,12 @@ async fn task_status(demo: &Demo) -> ApprovalStatus {
 #[test]
 fn every_fixture_targets_an_approval_callback_route() {
     let cases = check_http_fixtures("approval-callback", approval_callback::ROUTES);
-    for required in ["list-approvals", "decide-approve", "list-reviews", "decide-review-keep"] {
+    for required in [
+        "list-approvals",
+        "decide-approve",
+        "list-reviews",
+        "decide-review-keep",
+    ] {
         assert!(cases.iter().any(|c| c == required), "missing {required}");
     }
 }
@@ -188,7 +193,10 @@ async fn the_manager_lists_and_keeps_a_review_once() {
 
     let again = call(&demo, "decide-review-keep").await;
     assert_eq!(again.status, 409, "{:?}", again.body_json());
-    assert_eq!(call(&demo, "list-reviews").await.body_json()["items"], json!([]));
+    assert_eq!(
+        call(&demo, "list-reviews").await.body_json()["items"],
+        json!([])
+    );
 }
 
 #[tokio::test]

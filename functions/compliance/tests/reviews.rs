@@ -30,7 +30,12 @@ fn person(id: &str) -> Caller {
     }
 }
 
-async fn decide(demo: &Demo, reviewer: &str, review_id: &str, decision: ReviewDecision) -> Result<()> {
+async fn decide(
+    demo: &Demo,
+    reviewer: &str,
+    review_id: &str,
+    decision: ReviewDecision,
+) -> Result<()> {
     let input = ReviewDecisionInput {
         decision,
         comment: None,
@@ -41,7 +46,13 @@ async fn decide(demo: &Demo, reviewer: &str, review_id: &str, decision: ReviewDe
 }
 
 async fn status(demo: &Demo, review_id: &str) -> ReviewStatus {
-    demo.ports.reviews.get(review_id).await.unwrap().unwrap().status
+    demo.ports
+        .reviews
+        .get(review_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
 }
 
 const CAMPAIGN: &str = "2026-Q4";
@@ -62,9 +73,13 @@ async fn a_review_campaign_with_keep_revoke_and_unreviewed_outcomes() {
     // A retried start creates nothing twice.
     assert_eq!(run(&demo, "review-campaign").await["created"], 0);
 
-    let mine = reviews::pending_for(&demo.ports, &person("E009")).await.unwrap();
+    let mine = reviews::pending_for(&demo.ports, &person("E009"))
+        .await
+        .unwrap();
     assert_eq!(mine.len(), 3);
-    let owner = reviews::pending_for(&demo.ports, &person("E007")).await.unwrap();
+    let owner = reviews::pending_for(&demo.ports, &person("E007"))
+        .await
+        .unwrap();
     assert_eq!(owner.len(), 1);
     assert_eq!(owner[0].assignment_id, "E015.prod-db-admin");
 
@@ -72,8 +87,12 @@ async fn a_review_campaign_with_keep_revoke_and_unreviewed_outcomes() {
     let revoked = format!("{CAMPAIGN}.E014.tableau-creator");
     let unreviewed_high = format!("{CAMPAIGN}.E015.prod-db-admin");
     let escalated = format!("{CAMPAIGN}.E013.figma-professional");
-    decide(&demo, "E009", &kept, ReviewDecision::Keep).await.unwrap();
-    decide(&demo, "E009", &revoked, ReviewDecision::Revoke).await.unwrap();
+    decide(&demo, "E009", &kept, ReviewDecision::Keep)
+        .await
+        .unwrap();
+    decide(&demo, "E009", &revoked, ReviewDecision::Revoke)
+        .await
+        .unwrap();
     // Decided once only; someone else's task does not exist for the caller.
     assert!(matches!(
         decide(&demo, "E009", &kept, ReviewDecision::Revoke).await,
@@ -85,7 +104,10 @@ async fn a_review_campaign_with_keep_revoke_and_unreviewed_outcomes() {
     ));
     let deprovisions = demo.workflow.deprovisions();
     assert_eq!(deprovisions.len(), 1);
-    assert_eq!(deprovisions[0].input["assignmentId"], "E014.tableau-creator");
+    assert_eq!(
+        deprovisions[0].input["assignmentId"],
+        "E014.tableau-creator"
+    );
     assert_eq!(deprovisions[0].input["reason"], "REVOKED");
     assert_eq!(deprovisions[0].input["requestId"], Value::Null);
 
@@ -95,10 +117,17 @@ async fn a_review_campaign_with_keep_revoke_and_unreviewed_outcomes() {
     assert_eq!(report["reviews"]["escalated"], 1, "{report}");
     assert_eq!(report["reviews"]["revoked"], 1, "{report}");
     assert_eq!(report["reviews"]["closedCampaigns"], 0, "{report}");
-    assert_eq!(status(&demo, &unreviewed_high).await, ReviewStatus::Unreviewed);
+    assert_eq!(
+        status(&demo, &unreviewed_high).await,
+        ReviewStatus::Unreviewed
+    );
     let task = demo.ports.reviews.get(&escalated).await.unwrap().unwrap();
     assert_eq!(
-        (task.reviewer_id.as_str(), task.escalated_from.as_deref(), task.status),
+        (
+            task.reviewer_id.as_str(),
+            task.escalated_from.as_deref(),
+            task.status
+        ),
         ("E002", Some("E009"), ReviewStatus::Pending)
     );
     assert_eq!(task.due_at, demo.ports.clock.now() + Duration::days(7));
@@ -122,14 +151,20 @@ async fn a_review_campaign_with_keep_revoke_and_unreviewed_outcomes() {
         .collect();
     assert_eq!(
         ended,
-        ["E014.tableau-creator", "E015.prod-db-admin", "E013.figma-professional"]
+        [
+            "E014.tableau-creator",
+            "E015.prod-db-admin",
+            "E013.figma-professional"
+        ]
     );
 
     let auditor = Caller {
         groups: vec!["provisio-auditors".into()],
         ..person("E021")
     };
-    let outcome = reviews::report(&demo.ports, &auditor, CAMPAIGN).await.unwrap();
+    let outcome = reviews::report(&demo.ports, &auditor, CAMPAIGN)
+        .await
+        .unwrap();
     let outcome = serde_json::to_value(outcome).unwrap();
     assert_eq!(outcome["campaign"]["status"], "CLOSED");
     assert_eq!(
@@ -140,7 +175,11 @@ async fn a_review_campaign_with_keep_revoke_and_unreviewed_outcomes() {
     assert_eq!(outcome["pendingByReviewer"], serde_json::json!({}));
     assert_eq!(
         outcome["revokedAssignmentIds"],
-        serde_json::json!(["E013.figma-professional", "E014.tableau-creator", "E015.prod-db-admin"])
+        serde_json::json!([
+            "E013.figma-professional",
+            "E014.tableau-creator",
+            "E015.prod-db-admin"
+        ])
     );
     assert!(matches!(
         reviews::report(&demo.ports, &person("E013"), CAMPAIGN).await,
@@ -165,7 +204,12 @@ async fn a_review_campaign_with_keep_revoke_and_unreviewed_outcomes() {
         .unwrap()
         .into_iter()
         .filter(|e| e.record.action.starts_with("review."))
-        .map(|e| format!("{} {} {}", e.record.actor, e.record.action, e.record.subject))
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e.record.actor, e.record.action, e.record.subject
+            )
+        })
         .collect();
     assert_eq!(audited.len(), 5, "{audited:?}");
     assert!(audited.contains(&format!("E009 review.decided {kept}")));
@@ -174,7 +218,13 @@ async fn a_review_campaign_with_keep_revoke_and_unreviewed_outcomes() {
 #[tokio::test]
 async fn an_item_policy_overrides_the_risk_default() {
     let demo = demo_ports().await;
-    let mut item = demo.ports.catalog.get("tableau-creator").await.unwrap().unwrap();
+    let mut item = demo
+        .ports
+        .catalog
+        .get("tableau-creator")
+        .await
+        .unwrap()
+        .unwrap();
     item.access_review = Some(AccessReviewPolicy {
         unreviewed: UnreviewedAction::Revoke,
     });

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use provisio_core::model::{
-    Assignment, AssignmentStatus, CatalogItem, GrantSource, Identity, NewRequest, Request, RequestStatus,
+    Assignment, AssignmentStatus, CatalogItem, GrantSource, Identity, NewRequest, Request,
+    RequestStatus,
 };
 use provisio_core::ports::Ports;
 use provisio_memory::{

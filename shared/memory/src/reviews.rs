@@ -33,9 +33,7 @@ impl ReviewStore for MemoryReviews {
     }
 
     async fn open_campaigns(&self) -> Result<Vec<ReviewCampaign>> {
-        Ok(self
-            .campaigns
-            .select(|c| c.status == CampaignStatus::Open))
+        Ok(self.campaigns.select(|c| c.status == CampaignStatus::Open))
     }
 
     async fn get(&self, review_id: &str) -> Result<Option<ReviewTask>> {

@@ -52,7 +52,11 @@ impl DynamoReviews {
         keep: impl Fn(&ReviewTask) -> bool,
     ) -> Result<Vec<ReviewTask>> {
         let mut tasks = Vec::new();
-        for item in self.0.query_all(Some(index), condition, values, true).await? {
+        for item in self
+            .0
+            .query_all(Some(index), condition, values, true)
+            .await?
+        {
             let task: ReviewTask = from_item(item)?;
             if keep(&task) {
                 tasks.push(task);

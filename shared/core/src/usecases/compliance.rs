@@ -21,8 +21,8 @@ use serde_json::{Value, json};
 
 use super::assignments::execution_name;
 use super::findings::{FindingCounts, reconcile};
-use super::reviews::{self, ReviewSweep};
 use super::fulfilment::Deprovision;
+use super::reviews::{self, ReviewSweep};
 use super::sweep_result;
 use crate::model::{Assignment, AssignmentStatus, FindingKind, Lifecycle, Timestamp};
 use crate::ports::Ports;

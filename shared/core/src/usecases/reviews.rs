@@ -174,7 +174,11 @@ async fn start(p: &Ports, campaign_id: &str, started_by: &str, days: u32) -> Res
         .await?;
     }
     if skipped > 0 {
-        tracing::warn!(campaign = campaign_id, skipped, "holdings nobody but their holder could review");
+        tracing::warn!(
+            campaign = campaign_id,
+            skipped,
+            "holdings nobody but their holder could review"
+        );
     }
     if campaign.skipped != skipped {
         campaign.skipped = skipped;
