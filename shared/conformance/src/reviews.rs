@@ -83,7 +83,7 @@ pub async fn review_campaigns_are_optimistic_and_listed_while_open(ports: &Ports
     );
     assert_eq!(
         open_ids(ports, &id).await,
-        [id.clone()],
+        [id.as_str()],
         "an open campaign is listed"
     );
     let mut stale = campaign.clone();

@@ -196,10 +196,9 @@ async fn first_acting(
     now: Timestamp,
 ) -> Result<Option<String>> {
     for candidate in candidates.into_iter().flatten() {
-        if let Some(acting) = acting_for(p, candidate, now).await? {
-            if !excluded.contains(&acting.as_str()) {
-                return Ok(Some(acting));
-            }
+        let acting = acting_for(p, candidate, now).await?;
+        if let Some(acting) = acting.filter(|a| !excluded.contains(&a.as_str())) {
+            return Ok(Some(acting));
         }
     }
     Ok(None)
