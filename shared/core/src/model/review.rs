@@ -22,7 +22,8 @@ pub struct ReviewCampaign {
     /// When the first round of tasks falls due.
     pub deadline: Timestamp,
     pub status: CampaignStatus,
-    /// Holdings left out because nobody but the holder could review them (segregation of duties).
+    /// Holdings left out: nobody but the holder could review them (segregation of duties), or their item is
+    /// no longer in the catalog.
     #[serde(default)]
     pub skipped: u32,
     #[serde(default)]
