@@ -1,9 +1,9 @@
 //! Administration HTTP API: catalog, license pools, identities, audit verification, and the reports admins and
-//! auditors read (compliance findings, chargeback, fulfilment metrics).
+//! auditors read (compliance findings, chargeback, fulfilment metrics), and access review campaigns.
 
 use provisio_core::names::routes;
 use provisio_core::ports::Ports;
-use provisio_core::usecases::{admin, findings, reports};
+use provisio_core::usecases::{admin, findings, reports, reviews};
 use provisio_lambda::api::{ApiRequest, ApiResponse, CSV, respond, unknown_route};
 
 pub const ROUTES: &[&str] = routes::ADMIN;
@@ -83,6 +83,18 @@ pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {
                 reports::fulfilment(p, &caller, bound("from"), bound("to")).await,
             )
         }
+        "POST /admin/reviews/campaigns" => respond(
+            201,
+            async {
+                admin::require_admin(&caller)?;
+                reviews::start_on_demand(p, &caller, req.json_or_default()?).await
+            }
+            .await,
+        ),
+        "GET /admin/reviews/campaigns/{campaignId}" => respond(
+            200,
+            async { reviews::report(p, &caller, req.param("campaignId")?).await }.await,
+        ),
         _ => unknown_route(&req),
     }
 }

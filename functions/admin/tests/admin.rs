@@ -15,6 +15,8 @@ fn every_fixture_targets_an_admin_route() {
         "put-license-pool",
         "audit-verify",
         "list-findings",
+        "start-review-campaign",
+        "review-campaign-report",
     ] {
         assert!(cases.iter().any(|c| c == required), "missing {required}");
     }
@@ -193,4 +195,51 @@ async fn findings_are_for_admins_and_auditors_and_kinds_are_checked() {
     let bad = call(&demo, "list-findings-bad-kind").await;
     assert_eq!(bad.status, 400);
     assert_eq!(bad.body_json()["errors"][0]["field"], "kind");
+}
+
+#[tokio::test]
+async fn an_admin_starts_one_review_campaign_at_a_time_and_auditors_follow_it() {
+    let demo = demo_ports().await;
+    demo.hold("E013", "adobe-creative-cloud").await;
+
+    let started = call(&demo, "start-review-campaign").await;
+    assert_eq!(started.status, 201, "{:?}", started.body_json());
+    let campaign = started.body_json();
+    assert_eq!(campaign["campaignId"], "adhoc-20261122T100000");
+    assert_eq!(campaign["status"], "OPEN");
+    assert_eq!(campaign["startedBy"], "E016");
+    assert_eq!(campaign["deadline"], "2026-12-06T10:00:00Z");
+
+    let second = call(&demo, "start-review-campaign").await;
+    assert_eq!(second.status, 409, "{:?}", second.body_json());
+
+    let mut req = http_event("admin", "review-campaign-report");
+    req.path_params
+        .insert("campaignId".into(), "adhoc-20261122T100000".into());
+    let report = admin::handle(&demo.ports, req).await;
+    assert_eq!(report.status, 200, "{:?}", report.body_json());
+    let report = report.body_json();
+    assert_eq!(report["tasks"], 1);
+    assert_eq!(report["byStatus"]["PENDING"], 1);
+    assert_eq!(report["pendingByReviewer"]["E009"], 1);
+    assert_eq!(report["revokedAssignmentIds"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn employees_may_not_start_review_campaigns_and_unknown_campaigns_are_404() {
+    let demo = demo_ports().await;
+
+    let resp = call(&demo, "start-review-campaign-non-admin").await;
+    assert_eq!(resp.status, 403, "{:?}", resp.body_json());
+    assert!(
+        demo.ports
+            .reviews
+            .open_campaigns()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let resp = call(&demo, "review-campaign-report").await;
+    assert_eq!(resp.status, 404, "{:?}", resp.body_json());
 }

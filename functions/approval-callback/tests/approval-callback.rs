@@ -1,7 +1,7 @@
 //! The approvers' HTTP API, driven by the API Gateway events in events/approval-callback/.
 
 use provisio_core::model::{ApprovalStatus, RequestStatus, StageStatus};
-use provisio_core::usecases::{approvals, fulfilment};
+use provisio_core::usecases::{approvals, fulfilment, reviews};
 use provisio_lambda::ApiResponse;
 use provisio_lambda::fixtures::{
     Demo, FIXTURE_REQUEST_ID, check_http_fixtures, demo_ports, http_event, task_event,
@@ -42,7 +42,12 @@ async fn task_status(demo: &Demo) -> ApprovalStatus {
 #[test]
 fn every_fixture_targets_an_approval_callback_route() {
     let cases = check_http_fixtures("approval-callback", approval_callback::ROUTES);
-    for required in ["list-approvals", "decide-approve"] {
+    for required in [
+        "list-approvals",
+        "decide-approve",
+        "list-reviews",
+        "decide-review-keep",
+    ] {
         assert!(cases.iter().any(|c| c == required), "missing {required}");
     }
 }
@@ -160,4 +165,46 @@ async fn without_a_caller_the_answer_is_401() {
         approval_callback::handle(&demo.ports, req).await.status,
         401
     );
+}
+
+/// E013's adobe-creative-cloud holding under review in the quarterly campaign, by E013's manager E009.
+async fn under_review() -> Demo {
+    let demo = demo_ports().await;
+    demo.hold("E013", "adobe-creative-cloud").await;
+    reviews::start_scheduled(&demo.ports).await.unwrap();
+    demo
+}
+
+#[tokio::test]
+async fn the_manager_lists_and_keeps_a_review_once() {
+    let demo = under_review().await;
+
+    let listed = call(&demo, "list-reviews").await;
+    assert_eq!(listed.status, 200, "{:?}", listed.body_json());
+    let items = listed.body_json()["items"].clone();
+    assert_eq!(items[0]["reviewId"], "2026-Q4.E013.adobe-creative-cloud");
+    assert_eq!(items[0]["status"], "PENDING");
+
+    let kept = call(&demo, "decide-review-keep").await;
+    assert_eq!(kept.status, 200, "{:?}", kept.body_json());
+    assert_eq!(kept.body_json()["status"], "KEPT");
+    assert_eq!(kept.body_json()["decidedBy"], "E009");
+    assert!(demo.workflow.deprovisions().is_empty());
+
+    let again = call(&demo, "decide-review-keep").await;
+    assert_eq!(again.status, 409, "{:?}", again.body_json());
+    assert_eq!(
+        call(&demo, "list-reviews").await.body_json()["items"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn a_review_decision_by_someone_else_is_404() {
+    let demo = under_review().await;
+
+    let resp = call(&demo, "decide-review-not-reviewer").await;
+
+    assert_eq!(resp.status, 404, "{:?}", resp.body_json());
+    assert!(demo.workflow.deprovisions().is_empty());
 }

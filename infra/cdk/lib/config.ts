@@ -40,7 +40,10 @@ export interface Names {
   /** Route keys ("GET /catalog") per function key, plus `public` (routes without JWT). */
   readonly routes: Record<string, string[]>;
   /** Scheduled functions: EventBridge rules here, timers in the local stack. */
-  readonly schedules: Record<string, { readonly function: string; readonly rateMinutes: number }>;
+  readonly schedules: Record<
+    string,
+    { readonly function: string; readonly rateMinutes: number; readonly input?: Readonly<Record<string, unknown>> }
+  >;
   /** SQS queues: built here, emulated by the local stack, with the same settings. */
   readonly queues: Record<string, { readonly maxReceiveCount: number }>;
 }

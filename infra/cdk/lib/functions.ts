@@ -126,17 +126,23 @@ export const ACCESS: Record<FunctionName, Access> = {
     taskResponse: ['fulfilment'],
     putEvents: true,
   },
-  // Publishes no domain event. Reads the compliance findings (findings byKind); the reports read the
-  // holdings and requests of a period and the approval tasks of those requests through their indexes
-  // only (GET /reports/*: shared/core usecases/findings.rs and reports.rs).
+  // Reads the compliance findings (findings byKind); the reports read the holdings and requests of a
+  // period and the approval tasks of those requests through their indexes only (GET /reports/*:
+  // shared/core usecases/findings.rs and reports.rs). An on-demand access review campaign reads the
+  // active holdings through the same grant/end indexes, each item and holder's manager, and writes
+  // the campaign and its tasks (reviews), announcing them: the only events it publishes.
   admin: {
     read: ['identities', 'findings'],
-    readWrite: ['catalog', 'licenses', 'audit'],
+    readWrite: ['catalog', 'licenses', 'audit', 'reviews'],
     query: { assignments: ['byGranted', 'byEnded'], requests: ['byCreatedMonth'], approvals: ['byRequest'] },
+    putEvents: true,
   },
+  // Approval decisions answer the fulfilment token; review decisions write the review task and start
+  // the deprovision of a revoked holding (the state machine does the rest).
   'approval-callback': {
     read: ['identities'],
-    readWrite: ['approvals', 'requests', 'audit'],
+    readWrite: ['approvals', 'requests', 'audit', 'reviews'],
+    start: ['deprovision'],
     taskResponse: ['fulfilment'],
     putEvents: true,
   },
@@ -180,10 +186,13 @@ export const ACCESS: Record<FunctionName, Access> = {
   // Reads the due holdings (assignments byExpiry) and starts a deprovision for each; the deprovision
   // state machine does the writing. The finding streams read the holdings in the notice window
   // (byExpiry), the pools (licenses pools) with their items' active holdings (assignments byItem) and
-  // the catalog (end-of-life items), and record findings with an audit entry and an event each.
+  // the catalog (end-of-life items), and record findings with an audit entry and an event each. Access
+  // reviews: the quarterly campaign reads the active holdings (byGranted/byEnded), the holders' and
+  // reviewers' identities (managers, delegates) and writes the review tasks; the sweep reads the overdue
+  // ones (reviews byDue) and revokes through deprovision.
   compliance: {
-    read: ['assignments', 'licenses', 'catalog'],
-    readWrite: ['findings', 'audit'],
+    read: ['assignments', 'licenses', 'catalog', 'identities'],
+    readWrite: ['findings', 'audit', 'reviews'],
     start: ['deprovision'],
     putEvents: true,
   },
@@ -225,10 +234,12 @@ export const ACCESS: Record<FunctionName, Access> = {
 };
 
 export interface ScheduleSpec {
-  /** The function the schedule invokes (asynchronously, with the scheduled event as input). */
+  /** The function the schedule invokes (asynchronously, with the scheduled event or `input`). */
   readonly function: FunctionName;
   /** EventBridge rate; a delivery is retried until the next run is due, then goes to the schedule's DLQ. */
   readonly rate: Duration;
+  /** Constant input the rule sends instead of the scheduled event (names.json `input`): which job to run. */
+  readonly input?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -241,7 +252,7 @@ export const SCHEDULES: Record<string, ScheduleSpec> = Object.fromEntries(
     if (!(s.function in FUNCTIONS)) {
       throw new Error(`names.json schedule ${key} names no function: ${s.function}`);
     }
-    return [key, { function: s.function as FunctionName, rate: Duration.minutes(s.rateMinutes) }];
+    return [key, { function: s.function as FunctionName, rate: Duration.minutes(s.rateMinutes), input: s.input }];
   }),
 );
 

@@ -429,6 +429,7 @@ export class ProvisioStack extends Stack {
       schedule: events.Schedule.rate(spec.rate),
       targets: [
         new targets.LambdaFunction(this.functions[spec.function], {
+          event: spec.input && events.RuleTargetInput.fromObject(spec.input),
           retryAttempts: SCHEDULE_RETRY_ATTEMPTS,
           maxEventAge,
           deadLetterQueue,

@@ -20,6 +20,15 @@ describe('schedules', () => {
     );
   });
 
+  test('reviews runs the compliance function quarterly with the reviewCampaign task', () => {
+    const rule = resources[logicalId(stack.schedules.reviews)].Properties;
+    assert.equal(rule.ScheduleExpression, 'rate(90 days)');
+    assert.deepEqual(
+      rule.Targets.map((t: Json) => [t.Arn, JSON.parse(t.Input)]),
+      [[getAtt(stack.functions.compliance), { task: 'reviewCampaign' }]],
+    );
+  });
+
   test('one rule per SCHEDULES entry, nothing else', () => {
     assert.deepEqual(Object.keys(stack.schedules).sort(), Object.keys(SCHEDULES).sort());
     assert.equal(resourcesOfType(template, 'AWS::Events::Rule').length, Object.keys(SCHEDULES).length);
@@ -42,8 +51,13 @@ describe('schedules', () => {
       const [target, ...others] = rule().Targets;
       assert.deepEqual(others, []);
       assert.deepEqual(target.Arn, getAtt(stack.functions[spec.function]));
-      // No Input/InputPath/InputTransformer: the function receives the scheduled event itself.
-      assert.deepEqual(Object.keys(target).sort(), ['Arn', 'DeadLetterConfig', 'Id', 'RetryPolicy']);
+      if (spec.input) {
+        // A constant input names the job; otherwise the function receives the scheduled event itself.
+        assert.deepEqual(JSON.parse(target.Input), spec.input);
+        assert.deepEqual(Object.keys(target).sort(), ['Arn', 'DeadLetterConfig', 'Id', 'Input', 'RetryPolicy']);
+      } else {
+        assert.deepEqual(Object.keys(target).sort(), ['Arn', 'DeadLetterConfig', 'Id', 'RetryPolicy']);
+      }
       assert.deepEqual(target.DeadLetterConfig, { Arn: getAtt(queue()) });
       assert.ok(target.RetryPolicy.MaximumRetryAttempts > 0);
       const age = target.RetryPolicy.MaximumEventAgeInSeconds;
@@ -55,7 +69,12 @@ describe('schedules', () => {
         .map(([, p]) => p.Properties)
         .filter((p) => p.Principal === 'events.amazonaws.com');
       const forFunction = permissions.filter(
-        (p) => JSON.stringify(p.FunctionName) === JSON.stringify(getAtt(stack.functions[spec.function])),
+        (p) =>
+          JSON.stringify(p.FunctionName) === JSON.stringify(getAtt(stack.functions[spec.function])) &&
+          // Another schedule may invoke the same function (compliance: daily sweep, quarterly reviews).
+          Object.entries(SCHEDULES).every(
+            ([other]) => other === key || JSON.stringify(p.SourceArn) !== JSON.stringify(getAtt(stack.schedules[other])),
+          ),
       );
       assert.deepEqual(
         forFunction.map((p) => [p.Action, p.SourceArn]),

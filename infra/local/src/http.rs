@@ -189,8 +189,6 @@ async fn advance_clock(State(ctx): State<Ctx>, body: axum::body::Bytes) -> Respo
     to_response(ApiResponse::json(200, &json!({"now": ctx.clock.now()})))
 }
 
-/// Scheduled sweeps, by EventBridge schedule name. None ships yet (escalation and compliance come with their
-/// functions), so every name is unknown for now.
 /// Runs a scheduled function now, as its EventBridge schedule would, and answers with what it did.
 async fn run_schedule(State(ctx): State<Ctx>, Path(name): Path<String>) -> Response {
     to_response(respond(200, ctx.run_schedule(&name).await))

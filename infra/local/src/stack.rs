@@ -247,6 +247,7 @@ fn sqs_message(r: &Received) -> SqsMessage {
 const SCHEDULES: &[(&str, u64)] = &[
     ("escalation", schedules::escalation::RATE_MINUTES),
     ("compliance", schedules::compliance::RATE_MINUTES),
+    ("reviews", schedules::reviews::RATE_MINUTES),
 ];
 
 impl LocalStack {
@@ -260,6 +261,14 @@ impl LocalStack {
             "compliance" => compliance::handle(&self.ports, &self.compliance, event)
                 .await
                 .map(|r| json!(r)),
+            // The rule's constant input, as EventBridge passes it instead of the scheduled event.
+            "reviews" => compliance::handle(
+                &self.ports,
+                &self.compliance,
+                json!({"task": schedules::reviews::input::TASK}),
+            )
+            .await
+            .map(|r| json!(r)),
             _ => Err(Error::NotFound(format!("schedule {name}"))),
         }
     }

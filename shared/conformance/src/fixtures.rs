@@ -54,6 +54,7 @@ pub(crate) fn catalog_item(item_id: &str, name: &str) -> CatalogItem {
         connector: ConnectorConfig::Record,
         max_duration_hours: None,
         components: vec![],
+        access_review: None,
         updated_at: None,
         updated_by: None,
     }

@@ -15,6 +15,7 @@ mod licenses;
 pub mod moto;
 mod periods;
 mod records;
+mod reviews;
 
 use provisio_core::ports::Ports;
 
@@ -49,6 +50,10 @@ pub use records::{
     assignments_are_optimistic, assignments_expired_by_are_the_due_active_ones,
     assignments_list_by_holder, requests_are_optimistic, requests_list_for_newest_first,
 };
+pub use reviews::{
+    review_campaigns_are_optimistic_and_listed_while_open,
+    review_tasks_are_optimistic_and_indexed_while_pending,
+};
 
 /// Runs every check, one after the other.
 pub async fn run_all(ports: &Ports) {
@@ -70,6 +75,8 @@ pub async fn run_all(ports: &Ports) {
     assignments_expired_by_are_the_due_active_ones(ports).await;
     assignments_active_of_item_are_its_active_holdings(ports).await;
     findings_are_optimistic_and_listed_until_resolved_and_published(ports).await;
+    review_campaigns_are_optimistic_and_listed_while_open(ports).await;
+    review_tasks_are_optimistic_and_indexed_while_pending(ports).await;
     licenses_pools_lists_every_pool_and_counts_refused_reservations(ports).await;
     assignments_held_between_cover_the_period(ports).await;
     licenses_concurrent_reservations_never_oversubscribe(ports).await;
@@ -107,6 +114,8 @@ macro_rules! suite {
             assignments_expired_by_are_the_due_active_ones,
             assignments_active_of_item_are_its_active_holdings,
             findings_are_optimistic_and_listed_until_resolved_and_published,
+            review_campaigns_are_optimistic_and_listed_while_open,
+            review_tasks_are_optimistic_and_indexed_while_pending,
             licenses_pools_lists_every_pool_and_counts_refused_reservations,
             assignments_held_between_cover_the_period,
             licenses_concurrent_reservations_never_oversubscribe,

@@ -130,6 +130,26 @@ pub trait FindingStore: Send + Sync {
     async fn active(&self, kind: FindingKind) -> Result<Vec<Finding>>;
 }
 
+/// Access review campaigns and their tasks.
+#[async_trait]
+pub trait ReviewStore: Send + Sync {
+    async fn get_campaign(&self, campaign_id: &str) -> Result<Option<ReviewCampaign>>;
+    /// Version 0 creates (`Conflict` if it exists); otherwise an optimistic save as `RequestStore::save`.
+    async fn save_campaign(&self, campaign: &mut ReviewCampaign) -> Result<()>;
+    /// Open campaigns, ordered by id. Reads only those (a sparse index).
+    async fn open_campaigns(&self) -> Result<Vec<ReviewCampaign>>;
+    async fn get(&self, review_id: &str) -> Result<Option<ReviewTask>>;
+    /// Version 0 creates (`Conflict` if it exists); otherwise an optimistic save as `RequestStore::save`.
+    async fn save(&self, task: &mut ReviewTask) -> Result<()>;
+    /// Pending tasks of `reviewer_id`, earliest due first (an index on reviewer, pending tasks only).
+    async fn pending_for(&self, reviewer_id: &str) -> Result<Vec<ReviewTask>>;
+    /// Every task of a campaign, ordered by review id (an index on the campaign).
+    async fn of_campaign(&self, campaign_id: &str) -> Result<Vec<ReviewTask>>;
+    /// Pending tasks due at or before `now`, earliest first. Reads only those (a sparse index on the due date
+    /// of pending tasks), however many tasks were decided.
+    async fn overdue(&self, now: Timestamp) -> Result<Vec<ReviewTask>>;
+}
+
 #[async_trait]
 pub trait AuditLog: Send + Sync {
     /// Appends at the end of the chain, safe under concurrent appenders.
@@ -271,6 +291,7 @@ pub struct Ports {
     pub audit: Arc<dyn AuditLog>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub findings: Arc<dyn FindingStore>,
+    pub reviews: Arc<dyn ReviewStore>,
     pub workflow: Arc<dyn Workflow>,
     pub events: Arc<dyn EventBus>,
     pub clock: Arc<dyn Clock>,

@@ -199,7 +199,7 @@ impl Demo {
 
     /// Records an active, permanent holding granted a year ago without a seat, as holdings that predate their
     /// item's licence pool (or its end of life) are.
-    pub async fn hold(&self, holder: &str, item_id: &str) {
+    pub async fn hold(&self, holder: &str, item_id: &str) -> Assignment {
         let granted_at = self.ports.clock.now() - chrono::Duration::days(365);
         let request_id = format!("req-old-{holder}-{item_id}");
         let mut a = Assignment {
@@ -224,6 +224,7 @@ impl Demo {
             version: 0,
         };
         self.ports.assignments.save(&mut a).await.expect("hold");
+        a
     }
 
     /// See [`approve`].

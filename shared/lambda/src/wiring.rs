@@ -133,6 +133,7 @@ impl Settings {
                     audit: need(env::tables::AUDIT),
                     idempotency: need(env::tables::IDEMPOTENCY),
                     findings: need(env::tables::FINDINGS),
+                    reviews: need(env::tables::REVIEWS),
                 };
                 let state_machines = StateMachineArns {
                     fulfilment: need(env::state_machine_arns::FULFILMENT),

@@ -15,6 +15,7 @@ mod licenses;
 mod locked;
 mod queue;
 mod requests;
+mod reviews;
 mod unavailable;
 mod versioned;
 mod workflow;
@@ -36,6 +37,7 @@ pub use identities::MemoryIdentities;
 pub use licenses::MemoryLicenses;
 pub use queue::{DeadLetter, Depth, FifoQueue, Received};
 pub use requests::MemoryRequests;
+pub use reviews::MemoryReviews;
 pub use unavailable::Unavailable;
 pub use workflow::{CompletedTask, FailedTask, RecordingWorkflow, StartedExecution};
 
@@ -51,6 +53,7 @@ pub struct MemoryStores {
     pub audit: Arc<MemoryAudit>,
     pub idempotency: Arc<MemoryIdempotency>,
     pub findings: Arc<MemoryFindings>,
+    pub reviews: Arc<MemoryReviews>,
 }
 
 impl MemoryStores {
@@ -77,6 +80,7 @@ impl MemoryStores {
             audit: self.audit.clone(),
             idempotency: self.idempotency.clone(),
             findings: self.findings.clone(),
+            reviews: self.reviews.clone(),
             workflow,
             events,
             clock,

@@ -11,6 +11,7 @@ mod idempotency;
 mod identities;
 mod licenses;
 mod requests;
+mod reviews;
 mod schema;
 mod versioned;
 
@@ -38,6 +39,7 @@ pub use idempotency::DynamoIdempotency;
 pub use identities::DynamoIdentities;
 pub use licenses::DynamoLicenses;
 pub use requests::DynamoRequests;
+pub use reviews::DynamoReviews;
 pub use schema::create_tables;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -54,6 +56,7 @@ pub struct TableNames {
     pub audit: String,
     pub idempotency: String,
     pub findings: String,
+    pub reviews: String,
 }
 
 impl TableNames {
@@ -75,11 +78,12 @@ impl TableNames {
             audit: name(tables::AUDIT),
             idempotency: name(tables::IDEMPOTENCY),
             findings: name(tables::FINDINGS),
+            reviews: name(tables::REVIEWS),
         }
     }
 
     /// (logical name, physical name) pairs, in names.json order.
-    pub fn pairs(&self) -> [(&'static str, &str); 9] {
+    pub fn pairs(&self) -> [(&'static str, &str); 10] {
         [
             ("catalog", &self.catalog),
             ("identities", &self.identities),
@@ -90,6 +94,7 @@ impl TableNames {
             ("audit", &self.audit),
             ("idempotency", &self.idempotency),
             ("findings", &self.findings),
+            ("reviews", &self.reviews),
         ]
     }
 }
@@ -106,6 +111,7 @@ pub struct DynamoStores {
     pub audit: Arc<DynamoAudit>,
     pub idempotency: Arc<DynamoIdempotency>,
     pub findings: Arc<DynamoFindings>,
+    pub reviews: Arc<DynamoReviews>,
 }
 
 impl DynamoStores {
@@ -124,6 +130,7 @@ impl DynamoStores {
             audit: Arc::new(DynamoAudit(table(&names.audit))),
             idempotency: Arc::new(DynamoIdempotency(table(&names.idempotency))),
             findings: Arc::new(DynamoFindings(table(&names.findings))),
+            reviews: Arc::new(DynamoReviews(table(&names.reviews))),
         }
     }
 
@@ -145,6 +152,7 @@ impl DynamoStores {
             audit: self.audit.clone(),
             idempotency: self.idempotency.clone(),
             findings: self.findings.clone(),
+            reviews: self.reviews.clone(),
             workflow,
             events,
             clock,
@@ -321,6 +329,10 @@ const STORAGE_ONLY: &[&str] = &[
     "scimAccount",
     "scimUserName",
     "scimExternalId",
+    "pendingReviewer",
+    "pendingDue",
+    "dueKey",
+    "openCampaign",
 ];
 
 /// The record stored in `item`, without the storage-only attributes (some records deny unknown fields).

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::Timestamp;
+use super::{AccessReviewPolicy, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -164,6 +164,9 @@ pub struct CatalogItem {
     /// A bundle: these items are provisioned together, all or none.
     #[serde(default)]
     pub components: Vec<String>,
+    /// Access reviews: what happens to unreviewed holdings; absent = [`AccessReviewPolicy::default_for`] the risk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_review: Option<AccessReviewPolicy>,
     #[serde(default)]
     pub updated_at: Option<Timestamp>,
     #[serde(default)]
@@ -173,5 +176,10 @@ pub struct CatalogItem {
 impl CatalogItem {
     pub fn is_bundle(&self) -> bool {
         !self.components.is_empty()
+    }
+
+    pub fn review_policy(&self) -> AccessReviewPolicy {
+        self.access_review
+            .unwrap_or_else(|| AccessReviewPolicy::default_for(self.risk))
     }
 }

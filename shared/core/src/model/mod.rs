@@ -10,6 +10,7 @@ mod hr;
 mod identity;
 mod license;
 mod request;
+mod review;
 mod scim;
 
 pub use approval::*;
@@ -22,6 +23,7 @@ pub use hr::*;
 pub use identity::*;
 pub use license::*;
 pub use request::*;
+pub use review::*;
 pub use scim::*;
 
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -158,12 +158,7 @@ async fn resolve_approvers(
         if excluded(&user) {
             continue;
         }
-        let acting = match p.identities.get(&user).await? {
-            Some(who) if who.status == IdentityStatus::Terminated => who.manager_id,
-            Some(who) => Some(who.replaced_by(now).map(str::to_string).unwrap_or(user)),
-            None => None,
-        };
-        if let Some(acting) = acting.filter(|a| !excluded(a)) {
+        if let Some(acting) = acting_for(p, user, now).await?.filter(|a| !excluded(a)) {
             let principal = Principal::User(acting);
             if !out.contains(&principal) {
                 out.push(principal);
@@ -171,6 +166,16 @@ async fn resolve_approvers(
         }
     }
     Ok(out)
+}
+
+/// Who acts for `user` at `now`: a terminated person's manager, the delegate of someone away, else the user;
+/// nobody for an unknown id.
+pub(crate) async fn acting_for(p: &Ports, user: String, now: Timestamp) -> Result<Option<String>> {
+    Ok(match p.identities.get(&user).await? {
+        Some(who) if who.status == IdentityStatus::Terminated => who.manager_id,
+        Some(who) => Some(who.replaced_by(now).map(str::to_string).unwrap_or(user)),
+        None => None,
+    })
 }
 
 /// Principals the caller answers for, each with whom it stands in for (None = as itself).

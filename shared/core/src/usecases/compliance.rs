@@ -10,6 +10,9 @@
 //! holders can still extend), licence pools with more holders than seats or under half used for 30 days,
 //! holdings of end-of-life items with their replacement, and leavers' holdings that outlived their offboarding
 //! (orphans), which it also revokes.
+//!
+//! Last, access reviews past their due date are escalated or revoked, and finished campaigns closed
+//! ([`super::reviews`]).
 
 use std::collections::BTreeMap;
 
@@ -20,6 +23,7 @@ use serde_json::{Value, json};
 use super::assignments::execution_name;
 use super::findings::{FindingCounts, reconcile};
 use super::fulfilment::Deprovision;
+use super::reviews::{self, ReviewSweep};
 use super::sweep_result;
 use crate::model::{Assignment, AssignmentStatus, FindingKind, Lifecycle, Timestamp};
 use crate::ports::Ports;
@@ -52,6 +56,8 @@ pub struct ComplianceReport {
     pub revoked: u32,
     /// What each finding stream opened and resolved, by kind.
     pub findings: BTreeMap<FindingKind, FindingCounts>,
+    /// Overdue access review tasks escalated or revoked, campaigns closed.
+    pub reviews: ReviewSweep,
     /// Holdings whose deprovisioning could not be started, and finding streams that could not be brought up
     /// to date (the sweep then fails as a whole); retried next run.
     pub failed: u32,
@@ -83,6 +89,12 @@ pub async fn sweep(p: &Ports, settings: &ComplianceSettings) -> Result<Complianc
             }
         }
     }
+    let mut reviews = ReviewSweep::default();
+    if let Err(e) = reviews::sweep(p, &mut reviews, &mut report.failed).await {
+        tracing::warn!(error = %e, "overdue reviews not read");
+        report.failed += 1;
+    }
+    report.reviews = reviews;
     let failed = report.failed;
     sweep_result("compliance", report, failed)
 }
@@ -266,13 +278,23 @@ async fn end(
     cause: &str,
     at: Timestamp,
 ) -> Result<()> {
+    let name = execution_name(cause, &[assignment_id, &at.to_rfc3339()]);
+    end_holding(p, &name, assignment_id, reason).await
+}
+
+/// Starts the deprovision state machine for every source of a holding under the deterministic `name`.
+pub(crate) async fn end_holding(
+    p: &Ports,
+    name: &str,
+    assignment_id: &str,
+    reason: AssignmentStatus,
+) -> Result<()> {
     let input = Deprovision {
         assignment_id: assignment_id.to_string(),
         // Past its end every source goes.
         request_id: None,
         reason,
     };
-    let name = execution_name(cause, &[assignment_id, &at.to_rfc3339()]);
     let payload = serde_json::to_value(&input).map_err(|e| Error::Internal(e.to_string()))?;
-    p.workflow.start_deprovision(&name, payload).await
+    p.workflow.start_deprovision(name, payload).await
 }
