@@ -1,9 +1,9 @@
 //! Administration HTTP API: catalog, license pools, identities, audit verification, and the reports admins and
-//! auditors read (compliance findings, chargeback, fulfilment metrics).
+//! auditors read (compliance findings, chargeback, fulfilment metrics), and the usage signals connectors report.
 
 use provisio_core::names::routes;
 use provisio_core::ports::Ports;
-use provisio_core::usecases::{admin, findings, reports};
+use provisio_core::usecases::{admin, findings, reports, usage};
 use provisio_lambda::api::{ApiRequest, ApiResponse, CSV, respond, unknown_route};
 
 pub const ROUTES: &[&str] = routes::ADMIN;
@@ -83,6 +83,14 @@ pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {
                 reports::fulfilment(p, &caller, bound("from"), bound("to")).await,
             )
         }
+        "POST /usage" => respond(
+            200,
+            async {
+                usage::require_reporter(&caller)?;
+                usage::record(p, &caller, req.json()?).await
+            }
+            .await,
+        ),
         _ => unknown_route(&req),
     }
 }

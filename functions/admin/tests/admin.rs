@@ -184,6 +184,7 @@ async fn auditors_list_the_open_findings_of_one_kind() {
         granted_at: now,
         ended_at: None,
         revocation: None,
+        last_used_at: None,
         version: 0,
     };
     demo.ports.assignments.save(&mut holding).await.unwrap();

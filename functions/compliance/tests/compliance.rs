@@ -60,6 +60,7 @@ async fn hold(demo: &Demo, holder: &str, item: &str) {
         granted_at,
         ended_at: None,
         revocation: None,
+        last_used_at: None,
         version: 0,
     };
     demo.ports.assignments.save(&mut a).await.unwrap();

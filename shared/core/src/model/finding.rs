@@ -15,14 +15,18 @@ pub enum FindingKind {
     UnderUtilization,
     /// Someone holds an end-of-life item.
     EndOfLife,
+    /// A holding of an item with a reclamation policy has not been used for its idle days: the notice before
+    /// it is revoked.
+    Idle,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 4] = [
+    pub const ALL: [FindingKind; 5] = [
         Self::Expiring,
         Self::OverAllocation,
         Self::UnderUtilization,
         Self::EndOfLife,
+        Self::Idle,
     ];
 
     /// The wire name (`over_allocation`), also the key prefix of the finding ids.
@@ -32,6 +36,7 @@ impl FindingKind {
             Self::OverAllocation => "over_allocation",
             Self::UnderUtilization => "under_utilization",
             Self::EndOfLife => "end_of_life",
+            Self::Idle => "idle",
         }
     }
 }

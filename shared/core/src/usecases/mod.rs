@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod offboarding;
 pub mod reports;
 pub mod requests;
+pub mod usage;
 
 use serde_json::Value;
 
