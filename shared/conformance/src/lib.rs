@@ -24,6 +24,7 @@ pub use catalog::{
 };
 pub use findings::{
     assignments_active_of_item_are_its_active_holdings,
+    assignments_idle_of_item_are_its_least_recently_used,
     findings_are_optimistic_and_listed_until_resolved_and_published,
 };
 pub use idempotency::{
@@ -65,6 +66,7 @@ pub async fn run_all(ports: &Ports) {
     assignments_list_by_holder(ports).await;
     assignments_expired_by_are_the_due_active_ones(ports).await;
     assignments_active_of_item_are_its_active_holdings(ports).await;
+    assignments_idle_of_item_are_its_least_recently_used(ports).await;
     findings_are_optimistic_and_listed_until_resolved_and_published(ports).await;
     licenses_pools_lists_every_pool_and_counts_refused_reservations(ports).await;
     assignments_held_between_cover_the_period(ports).await;
@@ -101,6 +103,7 @@ macro_rules! suite {
             assignments_list_by_holder,
             assignments_expired_by_are_the_due_active_ones,
             assignments_active_of_item_are_its_active_holdings,
+            assignments_idle_of_item_are_its_least_recently_used,
             findings_are_optimistic_and_listed_until_resolved_and_published,
             licenses_pools_lists_every_pool_and_counts_refused_reservations,
             assignments_held_between_cover_the_period,
