@@ -1,6 +1,8 @@
-use provisio_core::Error;
 use chrono::Duration;
-use provisio_core::model::{AssignmentStatus, Finding, FindingKind, FindingStatus, GrantSource, Timestamp};
+use provisio_core::Error;
+use provisio_core::model::{
+    AssignmentStatus, Finding, FindingKind, FindingStatus, GrantSource, Timestamp,
+};
 use provisio_core::ports::Ports;
 use serde_json::json;
 
@@ -201,7 +203,11 @@ pub async fn assignments_idle_of_item_are_its_least_recently_used(ports: &Ports)
         [id(0), id(1)],
         "a holding last used exactly at the cutoff is idle"
     );
-    assert_eq!(idle(days(61)).await, [id(0)], "the cutoff bounds the last use");
+    assert_eq!(
+        idle(days(61)).await,
+        [id(0)],
+        "the cutoff bounds the last use"
+    );
 
     // A usage signal takes the holding out of the index's idle range.
     holdings[0].last_used_at = Some(now);
