@@ -15,6 +15,7 @@ fn every_fixture_targets_an_admin_route() {
         "put-license-pool",
         "audit-verify",
         "list-findings",
+        "report-usage",
     ] {
         assert!(cases.iter().any(|c| c == required), "missing {required}");
     }

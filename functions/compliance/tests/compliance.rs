@@ -411,7 +411,11 @@ async fn reclamation_notice_then_grace_then_revoke_frees_the_seat() {
     assert_eq!(started.len(), 1);
     let input: Deprovision = serde_json::from_value(started[0].input.clone()).unwrap();
     assert_eq!(
-        (input.assignment_id.as_str(), input.request_id.as_deref(), input.reason),
+        (
+            input.assignment_id.as_str(),
+            input.request_id.as_deref(),
+            input.reason
+        ),
         (CC_HOLDING, None, AssignmentStatus::Revoked)
     );
     let ended = fulfilment::deprovision(&demo.ports, &input).await.unwrap();
