@@ -127,12 +127,14 @@ export const ACCESS: Record<FunctionName, Access> = {
     putEvents: true,
   },
   // Publishes no domain event. Reads the compliance findings (findings byKind); the reports read the
-  // holdings and requests of a period and the approval tasks of those requests through their indexes
-  // only (GET /reports/*: shared/core usecases/findings.rs and reports.rs).
+  // requests of a period and the approval tasks of those requests through their indexes only
+  // (GET /reports/*: shared/core usecases/findings.rs and reports.rs). Assignments are read and written
+  // whole: POST /usage records a holding's last use (GetItem + conditional PutItem, usecases/usage.rs),
+  // and the reports read the holdings of a period (byGranted, byEnded).
   admin: {
     read: ['identities', 'findings'],
-    readWrite: ['catalog', 'licenses', 'audit'],
-    query: { assignments: ['byGranted', 'byEnded'], requests: ['byCreatedMonth'], approvals: ['byRequest'] },
+    readWrite: ['catalog', 'licenses', 'assignments', 'audit'],
+    query: { requests: ['byCreatedMonth'], approvals: ['byRequest'] },
   },
   'approval-callback': {
     read: ['identities'],
@@ -180,7 +182,9 @@ export const ACCESS: Record<FunctionName, Access> = {
   // Reads the due holdings (assignments byExpiry) and starts a deprovision for each; the deprovision
   // state machine does the writing. The finding streams read the holdings in the notice window
   // (byExpiry), the pools (licenses pools) with their items' active holdings (assignments byItem) and
-  // the catalog (end-of-life items), and record findings with an audit entry and an event each.
+  // the catalog (end-of-life items, reclamation policies), and record findings with an audit entry and
+  // an event each. Idle holdings (assignments byLastUse) are reclaimed through the same deprovision
+  // state machine, so reclamation adds no write either.
   compliance: {
     read: ['assignments', 'licenses', 'catalog'],
     readWrite: ['findings', 'audit'],
