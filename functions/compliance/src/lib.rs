@@ -1,5 +1,6 @@
-//! Scheduled daily (EventBridge): compliance sweeps. Time-bound access ends on time, and the finding streams
-//! (expiry notices, licence over-allocation and under-utilization, end-of-life holdings) are brought up to date.
+//! Scheduled daily (EventBridge): compliance sweeps. Time-bound access ends on time, the finding streams
+//! (expiry notices, licence over-allocation and under-utilization, end-of-life holdings, idle licences) are
+//! brought up to date, and idle licences are reclaimed after their notice and grace period.
 
 use provisio_core::Result;
 use provisio_core::ports::Ports;

@@ -12,8 +12,8 @@ use super::{Item, Table, from_item, s, sort_time, versioned};
 /// index `byExpiry` (sort key `expiresKey`) holding only active, time-bound holdings, for the expiry sweep; the
 /// sparse index `byItem` (`activeItem` = item id on active holdings only) for the licence and end-of-life
 /// sweeps; the sparse index `byLastUse` (`activeItem`, sort key `lastUseKey`) for the reclamation of idle
-/// holdings, one query per item with a reclamation policy; and for reports over a period the sparse indexes `byGranted` (active holdings by `grantedKey`) and
-/// `byEnded` (ended holdings by `endedKey`).
+/// holdings, one query per item with a reclamation policy; and for reports over a period the sparse indexes
+/// `byGranted` (active holdings by `grantedKey`) and `byEnded` (ended holdings by `endedKey`).
 pub struct DynamoAssignments(pub(crate) Table);
 
 const EXPIRING: &str = "active";

@@ -62,8 +62,8 @@ pub struct ComplianceReport {
     pub reclaimed: u32,
     /// What each finding stream opened and resolved, by kind.
     pub findings: BTreeMap<FindingKind, FindingCounts>,
-    /// Holdings whose deprovisioning or reclamation could not be started, and finding streams that could not be brought up
-    /// to date (the sweep then fails as a whole); retried next run.
+    /// Holdings whose deprovisioning or reclamation could not be started, and finding streams that could not be
+    /// brought up to date (the sweep then fails as a whole); retried next run.
     pub failed: u32,
 }
 
