@@ -90,3 +90,33 @@ async fn reclamation_notice_then_grace_then_revoke() {
     let unknown = s.report_usage("E011.nothing", s.stack.clock.now()).await;
     assert_eq!(unknown.status, 404, "{:?}", unknown.body);
 }
+
+#[tokio::test]
+async fn concurrent_usage_signals_keep_the_latest() {
+    let s = Stack::start().await;
+    let id = s.submit("E011", json!({"itemId": "lucidchart"})).await;
+    s.wait_status("E011", &id, "FULFILLED").await;
+    let now = s.stack.clock.now();
+    // Eight at once, in no order: each lost save is re-read and retried, and the last use never moves back.
+    let signals: Vec<_> = (0..8)
+        .map(|minutes| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.report_usage("E011.lucidchart", now - chrono::Duration::minutes(minutes))
+                    .await
+            })
+        })
+        .collect();
+    for signal in signals {
+        let reply = signal.await.expect("signal task");
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+    }
+    let holding = s
+        .wait_assignment("E011", "lucidchart", "used", |a| {
+            a["lastUsedAt"].is_string()
+        })
+        .await;
+    let last: chrono::DateTime<chrono::Utc> =
+        holding["lastUsedAt"].as_str().unwrap().parse().unwrap();
+    assert_eq!(last, now);
+}
