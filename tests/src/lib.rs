@@ -431,6 +431,23 @@ impl Stack {
         assert_eq!(r.status, 200, "put pool {pool_id}: {:?}", r.body);
     }
 
+    /// `POST /usage` as a connector does: a service identity in `provisio-fulfilment`, not an employee.
+    pub async fn report_usage(
+        &self,
+        assignment_id: &str,
+        used_at: chrono::DateTime<chrono::Utc>,
+    ) -> Reply {
+        let groups = ["provisio-fulfilment".to_owned()];
+        let token = self
+            .stack
+            .auth
+            .token("svc-connector", &groups, 3600)
+            .expect("token");
+        let body = json!({"assignmentId": assignment_id, "usedAt": used_at}).to_string();
+        self.send("POST", "/usage", Some(&token), Some(body.as_bytes()), &[])
+            .await
+    }
+
     pub async fn assignments(&self, employee: &str) -> Vec<Value> {
         let r = self.call(employee, "GET", "/assignments", None).await;
         assert_eq!(r.status, 200);

@@ -1,9 +1,10 @@
 //! Administration HTTP API: catalog, license pools, identities, audit verification, and the reports admins and
-//! auditors read (compliance findings, chargeback, fulfilment metrics), and access review campaigns.
+//! auditors read (compliance findings, chargeback, fulfilment metrics), access review campaigns, and the usage
+//! signals connectors report.
 
 use provisio_core::names::routes;
 use provisio_core::ports::Ports;
-use provisio_core::usecases::{admin, findings, reports, reviews};
+use provisio_core::usecases::{admin, findings, reports, reviews, usage};
 use provisio_lambda::api::{ApiRequest, ApiResponse, CSV, respond, unknown_route};
 
 pub const ROUTES: &[&str] = routes::ADMIN;
@@ -94,6 +95,14 @@ pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {
         "GET /admin/reviews/campaigns/{campaignId}" => respond(
             200,
             async { reviews::report(p, &caller, req.param("campaignId")?).await }.await,
+        ),
+        "POST /usage" => respond(
+            200,
+            async {
+                usage::require_reporter(&caller)?;
+                usage::record(p, &caller, req.json()?).await
+            }
+            .await,
         ),
         _ => unknown_route(&req),
     }

@@ -17,6 +17,7 @@ fn every_fixture_targets_an_admin_route() {
         "list-findings",
         "start-review-campaign",
         "review-campaign-report",
+        "report-usage",
     ] {
         assert!(cases.iter().any(|c| c == required), "missing {required}");
     }

@@ -51,6 +51,7 @@ async fn hold(demo: &Demo, holder: &str, item: &str, granted: &str, ended: Optio
         granted_at: at(granted),
         ended_at: ended.map(at),
         revocation: None,
+        last_used_at: None,
         version: 0,
     };
     demo.ports

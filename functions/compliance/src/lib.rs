@@ -1,7 +1,8 @@
 //! Scheduled (EventBridge): compliance sweeps, daily. Time-bound access ends on time, the finding streams
-//! (expiry notices, licence over-allocation and under-utilization, end-of-life holdings) are brought up to date,
-//! and overdue access reviews are escalated or revoked. The quarterly `reviews` schedule, whose input names the
-//! task `reviewCampaign`, starts an access review campaign instead.
+//! (expiry notices, licence over-allocation and under-utilization, end-of-life holdings, orphans, idle licences)
+//! are brought up to date, idle licences are reclaimed after their notice and grace period, and overdue access
+//! reviews are escalated or revoked. The quarterly `reviews` schedule, whose input names the task
+//! `reviewCampaign`, starts an access review campaign instead.
 
 use provisio_core::Result;
 use provisio_core::names::schedules;

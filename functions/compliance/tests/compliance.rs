@@ -1,10 +1,13 @@
 //! The compliance sweep on its schedule event (events/compliance/scheduled.json), under a manual clock.
 
 use chrono::Duration;
-use provisio_core::model::{AppliedChange, AssignmentStatus, FindingStatus, IdentityStatus};
+use provisio_core::model::{
+    AppliedChange, AssignmentStatus, Caller, FindingStatus, IdentityStatus, Reclamation,
+};
 use provisio_core::names::event_types;
 use provisio_core::usecases::compliance::ComplianceSettings;
 use provisio_core::usecases::fulfilment::{self, Deprovision};
+use provisio_core::usecases::usage::{self, UsageSignal};
 use provisio_lambda::fixtures::{Demo, FIXTURE_REQUEST_ID, demo_ports, task_event};
 use provisio_lambda::task::invoke_json;
 use serde_json::{Value, json};
@@ -342,4 +345,202 @@ async fn a_leavers_access_left_after_offboarding_is_revoked_and_reported() {
         report["findings"]["orphan"],
         json!({"opened": 0, "resolved": 1, "open": 0})
     );
+}
+
+const CC: &str = "adobe-creative-cloud";
+const CC_HOLDING: &str = "E011.adobe-creative-cloud";
+const CC_IDLE: &str = "idle:E011.adobe-creative-cloud";
+
+/// E011 holds Creative Cloud (a seat of its 2-seat pool), reclaimed after 30 idle days and 14 days' grace.
+async fn idle_licence() -> Demo {
+    let demo = demo_ports().await;
+    let mut item = demo.ports.catalog.get(CC).await.unwrap().unwrap();
+    item.reclamation = Some(Reclamation {
+        idle_days: 30,
+        grace_days: 14,
+    });
+    demo.ports.catalog.put(item).await.unwrap();
+    demo.fulfil(FIXTURE_REQUEST_ID, "E011", CC).await;
+    demo
+}
+
+/// A connector's report that the holding was used now.
+async fn used_now(demo: &Demo) {
+    let connector = Caller {
+        employee_id: "svc-connector".into(),
+        email: None,
+        groups: vec!["provisio-fulfilment".into()],
+    };
+    let signal = UsageSignal {
+        assignment_id: CC_HOLDING.into(),
+        used_at: demo.ports.clock.now(),
+    };
+    usage::record(&demo.ports, &connector, signal)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn reclamation_notice_then_grace_then_revoke_frees_the_seat() {
+    let demo = idle_licence().await;
+    let assigned = || async {
+        demo.ports
+            .licenses
+            .get_pool("pool-adobe-cc")
+            .await
+            .unwrap()
+            .unwrap()
+            .assigned
+    };
+    assert_eq!(assigned().await, 1);
+
+    // Unused since the grant: idle after 30 days, not before.
+    demo.clock.advance(Duration::days(30) - Duration::hours(1));
+    assert_eq!(sweep(&demo).await["findings"]["idle"]["opened"], 0);
+    demo.clock.advance(Duration::hours(1));
+    let report = sweep(&demo).await;
+    assert_eq!(
+        report["findings"]["idle"],
+        json!({"opened": 1, "resolved": 0, "open": 1})
+    );
+    // The notice names the holder by id and the day the licence goes.
+    let notice = demo
+        .events
+        .events()
+        .into_iter()
+        .find(|e| e.detail_type == event_types::FINDING_OPENED)
+        .expect("FindingOpened published");
+    assert_eq!(notice.detail["kind"], "idle");
+    assert_eq!(
+        notice.detail["detail"],
+        json!({"assignmentId": CC_HOLDING, "holderId": "E011", "itemId": CC,
+               "lastUsedAt": null, "revokeAt": "2027-01-05T10:00:00Z"})
+    );
+
+    // Within the grace period nothing is revoked, however often the sweep runs.
+    demo.clock.advance(Duration::days(14) - Duration::hours(1));
+    assert_eq!(sweep(&demo).await["reclaimed"], 0);
+    assert!(demo.workflow.deprovisions().is_empty());
+
+    // Past it, the holding is revoked once (a re-run starts nothing new) and the seat goes back to the pool.
+    demo.clock.advance(Duration::hours(1));
+    let report = sweep(&demo).await;
+    assert_eq!(
+        (report["reclaimed"].clone(), report["failed"].clone()),
+        (json!(1), json!(0))
+    );
+    assert_eq!(
+        report["findings"]["idle"]["open"], 1,
+        "the notice stays open until access has ended"
+    );
+    sweep(&demo).await;
+    let started = demo.workflow.deprovisions();
+    assert_eq!(started.len(), 1);
+    let input: Deprovision = serde_json::from_value(started[0].input.clone()).unwrap();
+    assert_eq!(
+        (
+            input.assignment_id.as_str(),
+            input.request_id.as_deref(),
+            input.reason
+        ),
+        (CC_HOLDING, None, AssignmentStatus::Revoked)
+    );
+    let ended = fulfilment::deprovision(&demo.ports, &input).await.unwrap();
+    assert_eq!(ended.status, AssignmentStatus::Revoked);
+    assert_eq!(assigned().await, 0, "the seat is free again");
+
+    let report = sweep(&demo).await;
+    assert_eq!(
+        report["findings"]["idle"],
+        json!({"opened": 0, "resolved": 1, "open": 0})
+    );
+    assert_eq!(
+        finding_events(&demo),
+        [
+            (event_types::FINDING_OPENED, CC_IDLE.to_owned()),
+            (event_types::FINDING_RESOLVED, CC_IDLE.to_owned())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_usage_signal_during_the_grace_period_keeps_the_licence() {
+    let demo = idle_licence().await;
+    demo.clock.advance(Duration::days(30));
+    sweep(&demo).await;
+    assert_eq!(
+        demo.ports
+            .findings
+            .get(CC_IDLE)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        FindingStatus::Open
+    );
+
+    demo.clock.advance(Duration::days(10));
+    used_now(&demo).await;
+    let report = sweep(&demo).await;
+    assert_eq!(
+        report["findings"]["idle"],
+        json!({"opened": 0, "resolved": 1, "open": 0}),
+        "used again: the notice is withdrawn"
+    );
+
+    // Where the old grace period would have ended, nothing happens; 30 days after the use, a new notice.
+    demo.clock.advance(Duration::days(5));
+    assert_eq!(sweep(&demo).await["reclaimed"], 0);
+    demo.clock.advance(Duration::days(25));
+    let report = sweep(&demo).await;
+    assert_eq!(
+        (
+            report["reclaimed"].clone(),
+            report["findings"]["idle"]["opened"].clone()
+        ),
+        (json!(0), json!(1))
+    );
+    assert!(demo.workflow.deprovisions().is_empty());
+    let holding = demo
+        .ports
+        .assignments
+        .get(CC_HOLDING)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(holding.status, AssignmentStatus::Active);
+}
+
+#[tokio::test]
+async fn no_revocation_before_the_notice_reached_the_bus() {
+    let demo = idle_licence().await;
+    demo.clock.advance(Duration::days(30));
+    sweep(&demo).await;
+    // As if the bus had refused the notice after the finding opened.
+    let mut finding = demo.ports.findings.get(CC_IDLE).await.unwrap().unwrap();
+    finding.published = false;
+    demo.ports.findings.save(&mut finding).await.unwrap();
+
+    // Past the grace period the notice goes out again first; the revocation waits for the next run.
+    demo.clock.advance(Duration::days(15));
+    let report = sweep(&demo).await;
+    assert_eq!(report["reclaimed"], 0);
+    assert_eq!(
+        finding_events(&demo),
+        [
+            (event_types::FINDING_OPENED, CC_IDLE.to_owned()),
+            (event_types::FINDING_OPENED, CC_IDLE.to_owned())
+        ]
+    );
+    assert_eq!(sweep(&demo).await["reclaimed"], 1);
+}
+
+#[tokio::test]
+async fn items_without_a_reclamation_policy_are_never_reclaimed() {
+    let demo = demo_ports().await;
+    demo.fulfil(FIXTURE_REQUEST_ID, "E011", CC).await;
+    demo.clock.advance(Duration::days(400));
+    let report = sweep(&demo).await;
+    assert_eq!(report["findings"]["idle"]["open"], 0);
+    assert_eq!(report["reclaimed"], 0);
 }

@@ -126,15 +126,17 @@ export const ACCESS: Record<FunctionName, Access> = {
     taskResponse: ['fulfilment'],
     putEvents: true,
   },
-  // Reads the compliance findings (findings byKind); the reports read the holdings and requests of a
-  // period and the approval tasks of those requests through their indexes only (GET /reports/*:
-  // shared/core usecases/findings.rs and reports.rs). An on-demand access review campaign reads the
-  // active holdings through the same grant/end indexes, each item and holder's manager, and writes
-  // the campaign and its tasks (reviews), announcing them: the only events it publishes.
+  // Reads the compliance findings (findings byKind); the reports read the requests of a period and the
+  // approval tasks of those requests through their indexes only (GET /reports/*: shared/core
+  // usecases/findings.rs and reports.rs). Assignments are read and written whole: POST /usage records a
+  // holding's last use (GetItem + conditional PutItem, usecases/usage.rs), the reports read the holdings
+  // of a period (byGranted, byEnded), and an on-demand access review campaign reads the active holdings
+  // through the same indexes. The campaign also reads each item and holder's manager, and writes the
+  // campaign and its tasks (reviews), announcing them: the only events this function publishes.
   admin: {
     read: ['identities', 'findings'],
-    readWrite: ['catalog', 'licenses', 'audit', 'reviews'],
-    query: { assignments: ['byGranted', 'byEnded'], requests: ['byCreatedMonth'], approvals: ['byRequest'] },
+    readWrite: ['catalog', 'licenses', 'assignments', 'audit', 'reviews'],
+    query: { requests: ['byCreatedMonth'], approvals: ['byRequest'] },
     putEvents: true,
   },
   // Approval decisions answer the fulfilment token; review decisions write the review task and start
@@ -186,10 +188,12 @@ export const ACCESS: Record<FunctionName, Access> = {
   // Reads the due holdings (assignments byExpiry) and starts a deprovision for each; the deprovision
   // state machine does the writing. The finding streams read the holdings in the notice window
   // (byExpiry), the pools (licenses pools) with their items' active holdings (assignments byItem) and
-  // the catalog (end-of-life items), and record findings with an audit entry and an event each. Access
-  // reviews: the quarterly campaign reads the active holdings (byGranted/byEnded), the holders' and
-  // reviewers' identities (managers, delegates) and writes the review tasks; the sweep reads the overdue
-  // ones (reviews byDue) and revokes through deprovision.
+  // the catalog (end-of-life items, reclamation policies), and record findings with an audit entry and
+  // an event each. Idle holdings (assignments byLastUse) are reclaimed through the same deprovision
+  // state machine, so reclamation adds no write either. Access reviews: the quarterly campaign reads the
+  // active holdings (byGranted/byEnded), the holders' and reviewers' identities (managers, delegates)
+  // and writes the review tasks; the sweep reads the overdue ones (reviews byDue) and revokes through
+  // deprovision.
   compliance: {
     read: ['assignments', 'licenses', 'catalog', 'identities'],
     readWrite: ['findings', 'audit', 'reviews'],

@@ -93,6 +93,7 @@ fn holding(
         granted_at,
         ended_at: None,
         revocation: None,
+        last_used_at: None,
         version: 0,
     }
 }

@@ -1,5 +1,8 @@
+use chrono::Duration;
 use provisio_core::Error;
-use provisio_core::model::{AssignmentStatus, Finding, FindingKind, FindingStatus};
+use provisio_core::model::{
+    AssignmentStatus, Finding, FindingKind, FindingStatus, GrantSource, Timestamp,
+};
 use provisio_core::ports::Ports;
 use serde_json::json;
 
@@ -149,4 +152,84 @@ pub async fn assignments_active_of_item_are_its_active_holdings(ports: &Ports) {
         found, expected,
         "the item's active holdings in id order, not ended ones or other items'"
     );
+}
+
+pub async fn assignments_idle_of_item_are_its_least_recently_used(ports: &Ports) {
+    let now = ports.clock.now();
+    let days = |n| now - Duration::days(n);
+    let item = unique("item");
+    // Granted 90 days ago and never used; granted 120 days ago, used 60 days ago; used yesterday; granted 90
+    // days ago and given again 2 days ago; ended; another item's.
+    let mut holdings = [
+        assignment(&unique("never"), &item, days(90)),
+        assignment(&unique("used"), &item, days(120)),
+        assignment(&unique("recent"), &item, days(120)),
+        assignment(&unique("regranted"), &item, days(90)),
+        assignment(&unique("ended"), &item, days(90)),
+        assignment(&unique("other"), &unique("other-item"), days(90)),
+    ];
+    holdings[1].last_used_at = Some(days(60));
+    holdings[2].last_used_at = Some(days(1));
+    holdings[3].sources.push(GrantSource {
+        request_id: unique("req"),
+        via_bundle: None,
+        granted_at: days(2),
+        expires_at: None,
+    });
+    for a in &mut holdings {
+        ports
+            .assignments
+            .save(a)
+            .await
+            .expect("assignment create failed");
+    }
+    holdings[4].status = AssignmentStatus::Revoked;
+    holdings[4].ended_at = Some(now);
+    ports
+        .assignments
+        .save(&mut holdings[4])
+        .await
+        .expect("assignment save failed");
+    let ids: Vec<String> = holdings.iter().map(|a| a.assignment_id.clone()).collect();
+    let id = |i: usize| ids[i].clone();
+    let idle = |cutoff| idle_ids(ports, &item, cutoff);
+    assert_eq!(
+        idle(days(30)).await,
+        [id(0), id(1)],
+        "the item's active holdings last used (or granted) by the cutoff, least recently used first"
+    );
+    assert_eq!(
+        idle(days(60)).await,
+        [id(0), id(1)],
+        "a holding last used exactly at the cutoff is idle"
+    );
+    assert_eq!(
+        idle(days(61)).await,
+        [id(0)],
+        "the cutoff bounds the last use"
+    );
+
+    // A usage signal takes the holding out of the index's idle range.
+    holdings[0].last_used_at = Some(now);
+    ports
+        .assignments
+        .save(&mut holdings[0])
+        .await
+        .expect("assignment save failed");
+    assert_eq!(
+        idle(days(30)).await,
+        [id(1)],
+        "a holding used since is no longer idle"
+    );
+}
+
+async fn idle_ids(ports: &Ports, item: &str, cutoff: Timestamp) -> Vec<String> {
+    ports
+        .assignments
+        .idle_of_item(item, cutoff)
+        .await
+        .expect("assignment idle_of_item failed")
+        .into_iter()
+        .map(|a| a.assignment_id)
+        .collect()
 }

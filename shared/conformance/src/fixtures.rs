@@ -57,6 +57,7 @@ pub(crate) fn catalog_item(item_id: &str, name: &str) -> CatalogItem {
         access_review: None,
         updated_at: None,
         updated_by: None,
+        reclamation: None,
     }
 }
 
@@ -152,6 +153,7 @@ pub(crate) fn assignment(holder_id: &str, item_id: &str, granted_at: Timestamp) 
         granted_at,
         ended_at: None,
         revocation: None,
+        last_used_at: None,
         version: 0,
     }
 }

@@ -25,6 +25,7 @@ pub use catalog::{
 };
 pub use findings::{
     assignments_active_of_item_are_its_active_holdings,
+    assignments_idle_of_item_are_its_least_recently_used,
     findings_are_optimistic_and_listed_until_resolved_and_published,
 };
 pub use idempotency::{
@@ -74,6 +75,7 @@ pub async fn run_all(ports: &Ports) {
     assignments_list_by_holder(ports).await;
     assignments_expired_by_are_the_due_active_ones(ports).await;
     assignments_active_of_item_are_its_active_holdings(ports).await;
+    assignments_idle_of_item_are_its_least_recently_used(ports).await;
     findings_are_optimistic_and_listed_until_resolved_and_published(ports).await;
     review_campaigns_are_optimistic_and_listed_while_open(ports).await;
     review_tasks_are_optimistic_and_indexed_while_pending(ports).await;
@@ -113,6 +115,7 @@ macro_rules! suite {
             assignments_list_by_holder,
             assignments_expired_by_are_the_due_active_ones,
             assignments_active_of_item_are_its_active_holdings,
+            assignments_idle_of_item_are_its_least_recently_used,
             findings_are_optimistic_and_listed_until_resolved_and_published,
             review_campaigns_are_optimistic_and_listed_while_open,
             review_tasks_are_optimistic_and_indexed_while_pending,

@@ -113,6 +113,9 @@ pub trait AssignmentStore: Send + Sync {
     /// Active holdings of one item, ordered by assignment id. Reads only those (an index on active holdings
     /// by item).
     async fn active_of_item(&self, item_id: &str) -> Result<Vec<Assignment>>;
+    /// Active holdings of one item last used ([`Assignment::last_use`]) at or before `cutoff`, least recently
+    /// used first. Reads only those (an index on active holdings by item and last use).
+    async fn idle_of_item(&self, item_id: &str, cutoff: Timestamp) -> Result<Vec<Assignment>>;
     /// Holdings active at some moment in `[from, to)` ([`Assignment::held_between`]), in assignment id order.
     /// Reads only active holdings granted before `to` and ended holdings that ended after `from` (indexes on the
     /// grant and on the end), never a scan.

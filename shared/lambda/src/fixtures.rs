@@ -221,6 +221,7 @@ impl Demo {
             granted_at,
             ended_at: None,
             revocation: None,
+            last_used_at: None,
             version: 0,
         };
         self.ports.assignments.save(&mut a).await.expect("hold");

@@ -36,6 +36,14 @@ impl AssignmentStore for MemoryAssignments {
             .select(|a| a.status == AssignmentStatus::Active && a.item_id == item_id))
     }
 
+    async fn idle_of_item(&self, item_id: &str, cutoff: Timestamp) -> Result<Vec<Assignment>> {
+        let mut idle = self.0.select(|a| {
+            a.status == AssignmentStatus::Active && a.item_id == item_id && a.last_use() <= cutoff
+        });
+        idle.sort_by_key(Assignment::last_use);
+        Ok(idle)
+    }
+
     async fn held_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Assignment>> {
         Ok(self.0.select(|a| a.held_between(from, to)))
     }

@@ -11,8 +11,9 @@ use super::{Item, Table, from_item, s, sort_time, versioned};
 /// Table `assignments`: one item per holding (key `assignmentId` = holder.item); index `byHolder`; the sparse
 /// index `byExpiry` (sort key `expiresKey`) holding only active, time-bound holdings, for the expiry sweep; the
 /// sparse index `byItem` (`activeItem` = item id on active holdings only) for the licence and end-of-life
-/// sweeps; and for reports over a period the sparse indexes `byGranted` (active holdings by `grantedKey`) and
-/// `byEnded` (ended holdings by `endedKey`).
+/// sweeps; the sparse index `byLastUse` (`activeItem`, sort key `lastUseKey`) for the reclamation of idle
+/// holdings, one query per item with a reclamation policy; and for reports over a period the sparse indexes
+/// `byGranted` (active holdings by `grantedKey`) and `byEnded` (ended holdings by `endedKey`).
 pub struct DynamoAssignments(pub(crate) Table);
 
 const EXPIRING: &str = "active";
@@ -31,6 +32,7 @@ fn index_attributes(a: &Assignment) -> Vec<(&'static str, AttributeValue)> {
     }
     let mut attributes = vec![
         ("activeItem", s(&a.item_id)),
+        ("lastUseKey", s(sort_time(a.last_use()))),
         ("held", s(HELD)),
         ("grantedKey", s(sort_time(a.granted_at))),
     ];
@@ -94,6 +96,28 @@ impl AssignmentStore for DynamoAssignments {
             }
         }
         Ok(active)
+    }
+
+    async fn idle_of_item(&self, item_id: &str, cutoff: Timestamp) -> Result<Vec<Assignment>> {
+        // The bound is inclusive because sort keys are cut to microseconds; the record decides exactly.
+        let items = self
+            .0
+            .query_all(
+                Some("byLastUse"),
+                "#activeItem = :i AND #lastUseKey <= :cutoff",
+                &[(":i", s(item_id)), (":cutoff", s(sort_time(cutoff)))],
+                true,
+            )
+            .await?;
+        let mut idle = Vec::new();
+        for item in items {
+            let a: Assignment = from_item(item)?;
+            // The index may lag a save (a usage signal, an ending): keep only what is still idle.
+            if a.status == AssignmentStatus::Active && a.last_use() <= cutoff {
+                idle.push(a);
+            }
+        }
+        Ok(idle)
     }
 
     async fn held_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Assignment>> {

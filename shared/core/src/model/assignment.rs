@@ -55,6 +55,10 @@ pub struct Assignment {
     /// A revocation scheduled ahead (a mover's grace period): the compliance sweep revokes the holding then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation: Option<Revocation>,
+    /// The latest usage signal (`POST /usage`); never moves backwards. Idle holdings of items with a
+    /// reclamation policy are reclaimed by the compliance sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<Timestamp>,
     #[serde(default)]
     pub version: u64,
 }
@@ -84,6 +88,16 @@ impl Assignment {
                 AssignmentStatus::Active => true,
                 _ => self.ended_at.is_some_and(|end| end > from),
             }
+    }
+
+    /// When the holding was last used, as far as Provisio knows: its latest usage signal or, if later, its
+    /// latest grant (asking for an item again is a sign of use too).
+    pub fn last_use(&self) -> Timestamp {
+        self.sources
+            .iter()
+            .map(|s| s.granted_at)
+            .chain(self.last_used_at)
+            .fold(self.granted_at, Timestamp::max)
     }
 
     pub fn id_for(holder_id: &str, item_id: &str) -> String {

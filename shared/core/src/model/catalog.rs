@@ -125,6 +125,15 @@ pub enum ConnectorConfig {
     },
 }
 
+/// When idle holdings of an item are reclaimed: a holding without a usage signal (or a grant) for `idleDays`
+/// gets a notice (an `idle` finding), and is revoked `graceDays` later unless it is used meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Reclamation {
+    pub idle_days: u32,
+    pub grace_days: u32,
+}
+
 /// A requestable thing. Items are versioned: every admin write creates the next version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -161,6 +170,9 @@ pub struct CatalogItem {
     /// Time-bound items: access ends after at most this many hours.
     #[serde(default)]
     pub max_duration_hours: Option<u32>,
+    /// Licence reclamation: holdings without a usage signal for a while are revoked after a notice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reclamation: Option<Reclamation>,
     /// A bundle: these items are provisioned together, all or none.
     #[serde(default)]
     pub components: Vec<String>,

@@ -17,15 +17,19 @@ pub enum FindingKind {
     EndOfLife,
     /// A leaver still holds access after offboarding had its time: the sweep revokes it.
     Orphan,
+    /// A holding of an item with a reclamation policy has not been used for its idle days: the notice before
+    /// it is revoked.
+    Idle,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 5] = [
+    pub const ALL: [FindingKind; 6] = [
         Self::Expiring,
         Self::OverAllocation,
         Self::UnderUtilization,
         Self::EndOfLife,
         Self::Orphan,
+        Self::Idle,
     ];
 
     /// The wire name (`over_allocation`), also the key prefix of the finding ids.
@@ -36,6 +40,7 @@ impl FindingKind {
             Self::UnderUtilization => "under_utilization",
             Self::EndOfLife => "end_of_life",
             Self::Orphan => "orphan",
+            Self::Idle => "idle",
         }
     }
 }

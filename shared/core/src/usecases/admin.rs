@@ -52,6 +52,16 @@ pub async fn put_item(
             "must be a non-negative number",
         ));
     }
+    if let Some(r) = item.reclamation {
+        for (field, days) in [("idleDays", r.idle_days), ("graceDays", r.grace_days)] {
+            if days == 0 {
+                errors.push(FieldError::new(
+                    format!("reclamation.{field}"),
+                    "must be at least 1",
+                ));
+            }
+        }
+    }
     if item.max_duration_hours == Some(0) {
         errors.push(FieldError::new("maxDurationHours", "must be at least 1"));
     }

@@ -11,6 +11,12 @@
 //! holdings of end-of-life items with their replacement, and leavers' holdings that outlived their offboarding
 //! (orphans), which it also revokes.
 //!
+//! It reclaims idle licences. A holding of an item with a reclamation policy that has not been used (no usage
+//! signal, no grant) for the item's `idleDays` gets a notice: its `idle` finding opens, naming when it will be
+//! revoked. Once `graceDays` have passed since the notice went out and the holding is still idle, it is revoked
+//! (REVOKED) through the deprovision state machine, which frees the seat; its finding resolves when the holding
+//! has ended. A usage signal meanwhile makes it no longer idle: its finding resolves, nothing is revoked.
+//!
 //! Last, access reviews past their due date are escalated or revoked, and finished campaigns closed
 //! ([`super::reviews`]).
 
@@ -25,7 +31,9 @@ use super::findings::{FindingCounts, reconcile};
 use super::fulfilment::Deprovision;
 use super::reviews::{self, ReviewSweep};
 use super::sweep_result;
-use crate::model::{Assignment, AssignmentStatus, FindingKind, Lifecycle, Timestamp};
+use crate::model::{
+    Assignment, AssignmentStatus, Finding, FindingKind, FindingStatus, Lifecycle, Timestamp,
+};
 use crate::ports::Ports;
 use crate::{Error, Result};
 
@@ -54,12 +62,14 @@ pub struct ComplianceReport {
     pub expired: u32,
     /// Holdings whose revocation was started because a scheduled revocation (a mover's grace period) passed.
     pub revoked: u32,
+    /// Idle holdings whose revocation was started because their grace period after the notice passed.
+    pub reclaimed: u32,
     /// What each finding stream opened and resolved, by kind.
     pub findings: BTreeMap<FindingKind, FindingCounts>,
     /// Overdue access review tasks escalated or revoked, campaigns closed.
     pub reviews: ReviewSweep,
-    /// Holdings whose deprovisioning could not be started, and finding streams that could not be brought up
-    /// to date (the sweep then fails as a whole); retried next run.
+    /// Holdings whose deprovisioning or reclamation could not be started, and finding streams that could not be
+    /// brought up to date (the sweep then fails as a whole); retried next run.
     pub failed: u32,
 }
 
@@ -67,7 +77,7 @@ pub async fn sweep(p: &Ports, settings: &ComplianceSettings) -> Result<Complianc
     let now = p.clock.now();
     let mut report = ComplianceReport::default();
     end_due_holdings(p, now, &mut report).await?;
-    for part in observations(p, now, settings).await {
+    for part in observations(p, now, settings, &mut report).await {
         // One stream failing must not hold up the others.
         let streams = match part {
             Ok(streams) => streams,
@@ -124,11 +134,13 @@ async fn end_due_holdings(p: &Ports, now: Timestamp, report: &mut ComplianceRepo
 type Observed = BTreeMap<String, Value>;
 
 /// What each finding stream observes now, by the part of the sweep that observes it (the licence part
-/// observes two streams in one pass over the pools), or why a part could not tell.
+/// observes two streams in one pass over the pools), or why a part could not tell. The idle part also reclaims
+/// what is due, counted in `report`.
 async fn observations(
     p: &Ports,
     now: Timestamp,
     settings: &ComplianceSettings,
+    report: &mut ComplianceReport,
 ) -> Vec<Result<Vec<(FindingKind, Observed)>>> {
     vec![
         expiring(p, now, settings)
@@ -146,6 +158,9 @@ async fn observations(
         revoke_orphans(p, now)
             .await
             .map(|o| vec![(FindingKind::Orphan, o)]),
+        idle(p, now, report)
+            .await
+            .map(|o| vec![(FindingKind::Idle, o)]),
     ]
 }
 
@@ -251,6 +266,54 @@ async fn revoke_orphans(p: &Ports, now: Timestamp) -> Result<Observed> {
                 a.assignment_id.clone(),
                 json!({"assignmentId": a.assignment_id, "holderId": a.holder_id,
                        "itemId": a.item_id, "terminatedAt": left}),
+            );
+        }
+    }
+    Ok(observed)
+}
+
+/// Idle holdings of items with a reclamation policy (one index query per such item), with when each is revoked:
+/// `graceDays` after its notice (its open finding), or after this sweep's notice. Those whose notice went out
+/// (the finding is open and its event published) and whose grace period has passed are revoked now; they stay
+/// observed until they have ended, so their finding resolves only then.
+async fn idle(p: &Ports, now: Timestamp, report: &mut ComplianceReport) -> Result<Observed> {
+    let mut observed = Observed::new();
+    for item in p.catalog.list().await? {
+        let Some(policy) = item.reclamation else {
+            continue;
+        };
+        let cutoff = now - Duration::days(policy.idle_days.into());
+        for a in p.assignments.idle_of_item(&item.item_id, cutoff).await? {
+            let notice = p
+                .findings
+                .get(&Finding::id_for(FindingKind::Idle, &a.assignment_id))
+                .await?
+                .filter(|f| f.status == FindingStatus::Open);
+            let noticed_at = notice.as_ref().and_then(|f| f.opened_at).unwrap_or(now);
+            let revoke_at = noticed_at + Duration::days(policy.grace_days.into());
+            // Never revoke before the holder could have heard of it.
+            let told = notice.is_some_and(|f| f.published);
+            if told && revoke_at <= now {
+                match end(
+                    p,
+                    &a.assignment_id,
+                    AssignmentStatus::Revoked,
+                    "reclaim",
+                    revoke_at,
+                )
+                .await
+                {
+                    Ok(()) => report.reclaimed += 1,
+                    Err(e) => {
+                        tracing::warn!(assignment = %a.assignment_id, error = %e, "reclamation not started");
+                        report.failed += 1;
+                    }
+                }
+            }
+            observed.insert(
+                a.assignment_id.clone(),
+                json!({"assignmentId": a.assignment_id, "holderId": a.holder_id, "itemId": a.item_id,
+                       "lastUsedAt": a.last_used_at, "revokeAt": revoke_at}),
             );
         }
     }

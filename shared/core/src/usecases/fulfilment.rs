@@ -268,6 +268,7 @@ async fn record_grant(
                 granted_at: source.granted_at,
                 ended_at: None,
                 revocation: None,
+                last_used_at: None,
                 ..old
             },
             None => Assignment {
@@ -284,6 +285,7 @@ async fn record_grant(
                 granted_at: source.granted_at,
                 ended_at: None,
                 revocation: None,
+                last_used_at: None,
                 version: 0,
             },
         };

@@ -16,6 +16,7 @@ pub mod offboarding;
 pub mod reports;
 pub mod requests;
 pub mod reviews;
+pub mod usage;
 
 use serde_json::Value;
 

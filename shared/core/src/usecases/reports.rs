@@ -558,6 +558,7 @@ mod tests {
             granted_at: at(granted),
             ended_at: ended.map(at),
             revocation: None,
+            last_used_at: None,
             version: 1,
         }
     }
