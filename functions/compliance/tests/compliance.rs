@@ -201,6 +201,60 @@ async fn more_holders_than_seats_is_an_over_allocation_until_the_pool_grows() {
         report["findings"]["over_allocation"],
         json!({"opened": 0, "resolved": 1, "open": 0})
     );
+
+    // The item moves to a new 2-seat pool: the seatless holders count against that one, not the old one.
+    demo.ports
+        .licenses
+        .set_total("pool-tableau-2027", "tableau-creator", 2)
+        .await
+        .unwrap();
+    let mut item = demo
+        .ports
+        .catalog
+        .get("tableau-creator")
+        .await
+        .unwrap()
+        .unwrap();
+    item.license_pool_id = Some("pool-tableau-2027".into());
+    demo.ports.catalog.put(item).await.unwrap();
+    sweep(&demo).await;
+    let open = |id: &'static str| {
+        let demo = &demo;
+        async move { demo.ports.findings.get(id).await.unwrap().map(|f| f.status) }
+    };
+    assert_eq!(
+        open("over_allocation:pool-tableau-2027").await,
+        Some(FindingStatus::Open)
+    );
+    assert_eq!(
+        open("over_allocation:pool-tableau").await,
+        Some(FindingStatus::Resolved)
+    );
+}
+
+#[tokio::test]
+async fn a_movers_scheduled_revocation_is_no_expiry_notice() {
+    let demo = demo_ports().await;
+    let now = demo.ports.clock.now();
+    // Held until March, but revoked in two days because its holder moved: RevocationScheduled told them.
+    let mut held = demo.hold("E011", "zoom-pro").await;
+    held.expires_at = Some(now + Duration::days(100));
+    held.revocation = Some(provisio_core::model::Revocation {
+        at: now + Duration::days(2),
+        reason: "moved".into(),
+    });
+    demo.ports.assignments.save(&mut held).await.unwrap();
+
+    let report = sweep(&demo).await;
+    assert_eq!(report["findings"]["expiring"]["open"], 0);
+    assert!(
+        demo.ports
+            .findings
+            .get("expiring:E011.zoom-pro")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -521,7 +575,7 @@ async fn no_revocation_before_the_notice_reached_the_bus() {
     finding.published = false;
     demo.ports.findings.save(&mut finding).await.unwrap();
 
-    // Past the grace period the notice goes out again first; the revocation waits for the next run.
+    // Past the grace period the notice goes out again first, and the grace period runs from then.
     demo.clock.advance(Duration::days(15));
     let report = sweep(&demo).await;
     assert_eq!(report["reclaimed"], 0);
@@ -532,6 +586,12 @@ async fn no_revocation_before_the_notice_reached_the_bus() {
             (event_types::FINDING_OPENED, CC_IDLE.to_owned())
         ]
     );
+    assert_eq!(
+        sweep(&demo).await["reclaimed"],
+        0,
+        "the holder was told only now"
+    );
+    demo.clock.advance(Duration::days(14));
     assert_eq!(sweep(&demo).await["reclaimed"], 1);
 }
 

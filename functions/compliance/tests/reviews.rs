@@ -262,3 +262,30 @@ async fn nobody_reviews_their_own_access_and_terminated_reviewers_are_replaced()
         .unwrap();
     assert_eq!(task.reviewer_id, "E002");
 }
+
+#[tokio::test]
+async fn a_revoke_leaves_a_holding_granted_anew_since_the_review_began() {
+    let demo = demo_ports().await;
+    demo.hold("E013", "figma-professional").await;
+    run(&demo, "review-campaign").await;
+    // E013 returned Figma and was granted it again, through its own approval, before E009 got to the review.
+    let mut again = demo
+        .ports
+        .assignments
+        .get("E013.figma-professional")
+        .await
+        .unwrap()
+        .unwrap();
+    again.granted_at = demo.ports.clock.now() + Duration::hours(1);
+    demo.ports.assignments.save(&mut again).await.unwrap();
+
+    let review = format!("{CAMPAIGN}.E013.figma-professional");
+    decide(&demo, "E009", &review, ReviewDecision::Revoke)
+        .await
+        .unwrap();
+    assert!(
+        demo.workflow.deprovisions().is_empty(),
+        "the new grant is not the access under review"
+    );
+    assert_eq!(status(&demo, &review).await, ReviewStatus::Revoked);
+}

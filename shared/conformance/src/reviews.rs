@@ -12,6 +12,7 @@ fn task(campaign_id: &str, holding: &str, reviewer: &str, due_at: Timestamp) -> 
         assignment_id: holding.into(),
         holder_id: "E-holder".into(),
         item_id: "zoom-pro".into(),
+        granted_at: Some(due_at - chrono::Duration::days(90)),
         reviewer_id: reviewer.into(),
         status: ReviewStatus::Pending,
         due_at,

@@ -54,6 +54,10 @@ pub struct ReviewTask {
     pub assignment_id: String,
     pub holder_id: String,
     pub item_id: String,
+    /// When the reviewed holding was granted: a holding returned and granted anew since is not the one under
+    /// review (its new grant went through its own approval), so a revoke leaves it alone.
+    #[serde(default)]
+    pub granted_at: Option<Timestamp>,
     pub reviewer_id: String,
     pub status: ReviewStatus,
     pub due_at: Timestamp,

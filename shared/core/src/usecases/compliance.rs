@@ -168,12 +168,11 @@ async fn observations(
 /// scheduled revocation had its own notice (`RevocationScheduled`).
 async fn expiring(p: &Ports, now: Timestamp, settings: &ComplianceSettings) -> Result<Observed> {
     let mut observed = Observed::new();
-    for a in p
-        .assignments
-        .ending_by(now + settings.expiry_notice)
-        .await?
-    {
-        if let Some(at) = a.expires_at.filter(|at| *at > now) {
+    let horizon = now + settings.expiry_notice;
+    for a in p.assignments.ending_by(horizon).await? {
+        // The index keys on the earlier of expiry and revocation: a mover's holding is due here for its
+        // revocation while its expiry may lie far beyond the window.
+        if let Some(at) = a.expires_at.filter(|at| *at > now && *at <= horizon) {
             observed.insert(
                 a.assignment_id.clone(),
                 json!({"assignmentId": a.assignment_id, "holderId": a.holder_id,
@@ -189,8 +188,24 @@ async fn expiring(p: &Ports, now: Timestamp, settings: &ComplianceSettings) -> R
 async fn pool_usage(p: &Ports) -> Result<(Observed, Observed)> {
     let (mut over, mut under) = (Observed::new(), Observed::new());
     for pool in p.licenses.pools().await? {
-        // Holdings granted before the pool existed use the licence without a seat: they count too.
-        let holders = p.assignments.active_of_item(&pool.item_id).await?.len();
+        // Holdings with a seat in this pool count, and so do seatless ones (granted before the item had a pool)
+        // if this is the item's pool now; an item's old pool is not charged with holders of its new one.
+        let current = p
+            .catalog
+            .get(&pool.item_id)
+            .await?
+            .and_then(|item| item.license_pool_id)
+            .is_some_and(|id| id == pool.pool_id);
+        let holders = p
+            .assignments
+            .active_of_item(&pool.item_id)
+            .await?
+            .into_iter()
+            .filter(|a| match &a.pool_id {
+                Some(id) => *id == pool.pool_id,
+                None => current,
+            })
+            .count();
         let in_use = u64::try_from(holders)
             .unwrap_or(u64::MAX)
             .max(pool.assigned.into());
@@ -289,7 +304,12 @@ async fn idle(p: &Ports, now: Timestamp, report: &mut ComplianceReport) -> Resul
                 .get(&Finding::id_for(FindingKind::Idle, &a.assignment_id))
                 .await?
                 .filter(|f| f.status == FindingStatus::Open);
-            let noticed_at = notice.as_ref().and_then(|f| f.opened_at).unwrap_or(now);
+            // Grace counts from the notice reaching the holder: this run, if it has not yet.
+            let noticed_at = notice
+                .as_ref()
+                .filter(|f| f.published)
+                .and_then(|f| f.opened_at)
+                .unwrap_or(now);
             let revoke_at = noticed_at + Duration::days(policy.grace_days.into());
             // Never revoke before the holder could have heard of it.
             let told = notice.is_some_and(|f| f.published);

@@ -131,7 +131,9 @@ async fn resolve(
     Ok(())
 }
 
-/// Publishes the finding's current status, then records that it did; a crash in between publishes again.
+/// Publishes the finding's current status, then records that it did; a crash in between publishes again. An
+/// opening is dated when its event goes out: that is when anyone could hear of it (a reclamation's grace runs
+/// from then).
 async fn announce(p: &Ports, finding: &mut Finding, detail_type: &'static str) -> Result<()> {
     let detail = json!({
         "findingId": finding.finding_id,
@@ -140,6 +142,9 @@ async fn announce(p: &Ports, finding: &mut Finding, detail_type: &'static str) -
         "detail": finding.detail,
     });
     publish(p, detail_type, detail).await?;
+    if detail_type == event_types::FINDING_OPENED {
+        finding.opened_at = Some(p.clock.now());
+    }
     finding.published = true;
     p.findings.save(finding).await
 }

@@ -150,6 +150,7 @@ async fn start(p: &Ports, campaign_id: &str, started_by: &str, days: u32) -> Res
             assignment_id: a.assignment_id,
             holder_id: a.holder_id,
             item_id: a.item_id,
+            granted_at: Some(a.granted_at),
             reviewer_id: reviewer,
             status: ReviewStatus::Pending,
             due_at: campaign.deadline,
@@ -278,7 +279,20 @@ fn require_pending(task: &ReviewTask) -> Result<()> {
     Ok(())
 }
 
+/// Ends the reviewed holding, if it is still the one reviewed: one that ended, or was returned and granted anew,
+/// is left alone.
 async fn revoke(p: &Ports, task: &ReviewTask) -> Result<()> {
+    let reviewed = p
+        .assignments
+        .get(&task.assignment_id)
+        .await?
+        .is_some_and(|a| {
+            a.status == AssignmentStatus::Active
+                && task.granted_at.is_none_or(|at| at == a.granted_at)
+        });
+    if !reviewed {
+        return Ok(());
+    }
     let name = execution_name("review", &[&task.review_id]);
     end_holding(p, &name, &task.assignment_id, AssignmentStatus::Revoked).await
 }
