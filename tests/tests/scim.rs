@@ -20,18 +20,25 @@ const SCIM2_PACKAGES: &[&str] = &["scim2-cli==0.6.0", "scim2-tester==0.5.2"];
 fn scim2() -> &'static Path {
     static CLI: OnceLock<PathBuf> = OnceLock::new();
     CLI.get_or_init(|| {
-        let on_path = Command::new("scim2")
-            .arg("--help")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if on_path {
+        let runs = |cli: &Path| {
+            Command::new(cli)
+                .arg("--help")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if runs(Path::new("scim2")) {
             return PathBuf::from("scim2");
         }
         let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scim2-venv");
         let cli = venv.join("bin").join("scim2");
-        if !cli.exists() {
+        // A virtualenv's scripts name its interpreter by absolute path: one moved with its target directory
+        // no longer runs, so it is made again.
+        if !runs(&cli) {
+            if venv.exists() {
+                std::fs::remove_dir_all(&venv).expect("remove the broken scim2 virtualenv");
+            }
             let created = Command::new("python3")
                 .args(["-m", "venv"])
                 .arg(&venv)
