@@ -35,24 +35,12 @@ async fn call_with_query(demo: &Demo, case: &str, query: &[(&str, &str)]) -> Api
 
 async fn hold(demo: &Demo, holder: &str, item: &str, granted: &str, ended: Option<&str>) {
     let mut holding = Assignment {
-        assignment_id: Assignment::id_for(holder, item),
-        holder_id: holder.into(),
-        item_id: item.into(),
         status: match ended {
             Some(_) => AssignmentStatus::Returned,
             None => AssignmentStatus::Active,
         },
-        sources: vec![],
-        expires_at: None,
-        pool_id: None,
-        seat_request_id: None,
-        granted_by: None,
-        connector_ref: None,
-        granted_at: at(granted),
         ended_at: ended.map(at),
-        revocation: None,
-        last_used_at: None,
-        version: 0,
+        ..Assignment::new(holder, item, at(granted))
     };
     demo.ports
         .assignments

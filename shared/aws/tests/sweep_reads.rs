@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::operation::scan::ScanOutput;
 use chrono::{DateTime, Duration};
 use provisio_aws::{DynamoStores, TableNames, create_tables};
 use provisio_conformance::moto::Moto;
-use provisio_core::model::{Assignment, AssignmentStatus, GrantSource, Timestamp};
+use provisio_core::model::{Assignment, GrantSource, Timestamp};
 use provisio_core::ports::{AssignmentStore, Ports};
 use provisio_core::usecases::compliance::{self, ComplianceSettings};
 use provisio_memory::{ManualClock, RecordingEventBus, RecordingWorkflow, ScriptedConnectors};
@@ -75,10 +75,6 @@ fn holding(
     expires_at: Option<Timestamp>,
 ) -> Assignment {
     Assignment {
-        assignment_id: Assignment::id_for(holder, item),
-        holder_id: holder.into(),
-        item_id: item.into(),
-        status: AssignmentStatus::Active,
         sources: vec![GrantSource {
             request_id: format!("req-{holder}-{item}"),
             via_bundle: None,
@@ -86,15 +82,8 @@ fn holding(
             expires_at,
         }],
         expires_at,
-        pool_id: None,
-        seat_request_id: None,
         granted_by: Some(format!("req-{holder}-{item}")),
-        connector_ref: None,
-        granted_at,
-        ended_at: None,
-        revocation: None,
-        last_used_at: None,
-        version: 0,
+        ..Assignment::new(holder, item, granted_at)
     }
 }
 

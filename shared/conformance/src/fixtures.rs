@@ -135,26 +135,14 @@ pub(crate) fn decision(approver_id: &str, at: Timestamp) -> DecisionRecord {
 
 pub(crate) fn assignment(holder_id: &str, item_id: &str, granted_at: Timestamp) -> Assignment {
     Assignment {
-        assignment_id: Assignment::id_for(holder_id, item_id),
-        holder_id: holder_id.into(),
-        item_id: item_id.into(),
-        status: AssignmentStatus::Active,
         sources: vec![GrantSource {
             request_id: format!("req-{holder_id}-{item_id}"),
             via_bundle: None,
             granted_at,
             expires_at: None,
         }],
-        expires_at: None,
-        pool_id: None,
-        seat_request_id: None,
-        granted_by: None,
         connector_ref: Some(json!({"ref": "grant-1"})),
-        granted_at,
-        ended_at: None,
-        revocation: None,
-        last_used_at: None,
-        version: 0,
+        ..Assignment::new(holder_id, item_id, granted_at)
     }
 }
 

@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use provisio_core::model::{
-    Assignment, AssignmentStatus, CatalogItem, GrantSource, Identity, NewRequest, Request,
-    RequestStatus,
+    Assignment, CatalogItem, GrantSource, Identity, NewRequest, Request, RequestStatus,
 };
 use provisio_core::ports::Ports;
 use provisio_memory::{
@@ -203,26 +202,14 @@ impl Demo {
         let granted_at = self.ports.clock.now() - chrono::Duration::days(365);
         let request_id = format!("req-old-{holder}-{item_id}");
         let mut a = Assignment {
-            assignment_id: Assignment::id_for(holder, item_id),
-            holder_id: holder.into(),
-            item_id: item_id.into(),
-            status: AssignmentStatus::Active,
             sources: vec![GrantSource {
                 request_id: request_id.clone(),
                 via_bundle: None,
                 granted_at,
                 expires_at: None,
             }],
-            expires_at: None,
-            pool_id: None,
-            seat_request_id: None,
             granted_by: Some(request_id),
-            connector_ref: None,
-            granted_at,
-            ended_at: None,
-            revocation: None,
-            last_used_at: None,
-            version: 0,
+            ..Assignment::new(holder, item_id, granted_at)
         };
         self.ports.assignments.save(&mut a).await.expect("hold");
         a

@@ -72,6 +72,27 @@ pub struct Revocation {
 }
 
 impl Assignment {
+    /// A new active holding of `item_id` by `holder_id` from `granted_at`, before any source or seat is added.
+    pub fn new(holder_id: &str, item_id: &str, granted_at: Timestamp) -> Self {
+        Self {
+            assignment_id: Self::id_for(holder_id, item_id),
+            holder_id: holder_id.to_string(),
+            item_id: item_id.to_string(),
+            status: AssignmentStatus::Active,
+            sources: vec![],
+            expires_at: None,
+            pool_id: None,
+            seat_request_id: None,
+            granted_by: None,
+            connector_ref: None,
+            granted_at,
+            ended_at: None,
+            revocation: None,
+            last_used_at: None,
+            version: 0,
+        }
+    }
+
     /// When the holding ends on its own: its expiry or a scheduled revocation, whichever comes first.
     pub fn ends_at(&self) -> Option<Timestamp> {
         match (self.expires_at, self.revocation.as_ref().map(|r| r.at)) {

@@ -258,36 +258,12 @@ async fn record_grant(
     for _ in 0..super::MAX_CONFLICT_RETRIES {
         let mut a = match p.assignments.get(&id).await? {
             Some(a) if a.status == AssignmentStatus::Active => a,
+            // Granted anew after it ended: a fresh holding under the same record (and its version).
             Some(old) => Assignment {
-                status: AssignmentStatus::Active,
-                sources: vec![],
-                pool_id: None,
-                seat_request_id: None,
-                connector_ref: None,
-                granted_by: None,
-                granted_at: source.granted_at,
-                ended_at: None,
-                revocation: None,
-                last_used_at: None,
-                ..old
+                version: old.version,
+                ..Assignment::new(holder, &t.item_id, source.granted_at)
             },
-            None => Assignment {
-                assignment_id: id.clone(),
-                holder_id: holder.to_string(),
-                item_id: t.item_id.clone(),
-                status: AssignmentStatus::Active,
-                sources: vec![],
-                expires_at: None,
-                pool_id: None,
-                seat_request_id: None,
-                connector_ref: None,
-                granted_by: None,
-                granted_at: source.granted_at,
-                ended_at: None,
-                revocation: None,
-                last_used_at: None,
-                version: 0,
-            },
+            None => Assignment::new(holder, &t.item_id, source.granted_at),
         };
         let before = json!({"status": a.status, "sources": a.sources.len()});
         let added = !a.sources.iter().any(|s| s.request_id == source.request_id);

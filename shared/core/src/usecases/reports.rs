@@ -541,25 +541,14 @@ mod tests {
 
     fn holding(granted: &str, ended: Option<&str>) -> Assignment {
         Assignment {
-            assignment_id: "E1.figma".into(),
-            holder_id: "E1".into(),
-            item_id: "figma".into(),
             status: if ended.is_some() {
                 AssignmentStatus::Returned
             } else {
                 AssignmentStatus::Active
             },
-            sources: vec![],
-            expires_at: None,
-            pool_id: None,
-            seat_request_id: None,
-            granted_by: None,
-            connector_ref: None,
-            granted_at: at(granted),
             ended_at: ended.map(at),
-            revocation: None,
-            last_used_at: None,
             version: 1,
+            ..Assignment::new("E1", "figma", at(granted))
         }
     }
 
