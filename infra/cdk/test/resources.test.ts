@@ -65,10 +65,10 @@ describe('event bus', () => {
     });
   });
 
-  test('the repository README documents the source and every detail-type', () => {
-    const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
-    assert.ok(readme.includes(`source \`${NAMES.eventSource}\``));
-    for (const [, detailType] of entries(NAMES.eventTypes)) assert.ok(readme.includes(`| \`${detailType}\` |`), detailType);
+  test('the events reference (docs/events.md) documents the source and every detail-type', () => {
+    const reference = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'events.md'), 'utf8');
+    assert.ok(reference.includes(`source \`${NAMES.eventSource}\``));
+    for (const [, detailType] of entries(NAMES.eventTypes)) assert.ok(reference.includes(`| \`${detailType}\` |`), detailType);
   });
 });
 
