@@ -56,6 +56,11 @@ fn store() -> Store {
 
 impl Stack {
     pub async fn start() -> Self {
+        Self::start_with_seed(Seed::demo().expect("demo seed")).await
+    }
+
+    /// A stack over `seed` instead of the demo organisation (load scenarios generate their own).
+    pub async fn start_with_seed(seed: Seed) -> Self {
         static ENV: std::sync::Once = std::sync::Once::new();
         // SAFETY: set once, before any stack (and so any connector thread) reads it.
         ENV.call_once(|| unsafe {
@@ -63,7 +68,7 @@ impl Stack {
         });
         let store = store();
         let config = Config {
-            seed: Seed::demo().expect("demo seed"),
+            seed,
             jwt_secret: JWT_SECRET.into(),
             scim_token: SCIM_TOKEN.into(),
             hr_webhook_secret: HR_WEBHOOK_SECRET.into(),
