@@ -16,7 +16,10 @@ fn terms(terms: usize) -> String {
 fn costly() -> String {
     let l = format!(
         "[{}]",
-        (0..30).map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+        (0..30)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     format!("size({l}.map(a, {l}.map(b, {l}.filter(c, a + b + c > 40)))) > 0")
 }

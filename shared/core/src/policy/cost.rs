@@ -166,7 +166,10 @@ fn call_bound(func: &str, accumulates: bool, args: &[Bound]) -> Bound {
         | operators::LESS
         | operators::LESS_EQUALS
         | operators::GREATER
-        | operators::GREATER_EQUALS => Bound { size: 1, cost: work },
+        | operators::GREATER_EQUALS => Bound {
+            size: 1,
+            cost: work,
+        },
         // The standard functions (size, contains, startsWith, conversions, ...) do constant work per call on
         // collections; a result is assumed as large as the arguments together.
         _ => Bound {
@@ -188,9 +191,7 @@ fn comprehension<'a>(c: &'a ComprehensionExpr, scope: &mut Scope<'a>) -> Result<
     // The accumulator grows by at most what one step adds to an empty one, on every iteration.
     scope.bound.push((c.accu_var.as_str(), 0));
     let growth = bound(&c.loop_step, scope)?.size;
-    let accumulated = init
-        .size
-        .saturating_add(iterations.saturating_mul(growth));
+    let accumulated = init.size.saturating_add(iterations.saturating_mul(growth));
     scope.bound.pop();
     scope.bound.push((c.accu_var.as_str(), accumulated));
     let step = bound(&c.loop_step, scope)?;

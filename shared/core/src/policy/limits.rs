@@ -130,7 +130,12 @@ fn tree_depth(root: &IdedExpr) -> usize {
 /// The direct subexpressions of a node.
 pub(super) fn children(node: &IdedExpr) -> Vec<&IdedExpr> {
     match &node.expr {
-        Expr::Call(call) => call.target.as_deref().into_iter().chain(&call.args).collect(),
+        Expr::Call(call) => call
+            .target
+            .as_deref()
+            .into_iter()
+            .chain(&call.args)
+            .collect(),
         Expr::Comprehension(c) => vec![
             &c.iter_range,
             &c.accu_init,
@@ -162,7 +167,8 @@ mod tests {
     use crate::model::CatalogItem;
     use crate::policy::tests::{engineer, item};
     use crate::policy::{
-        Facts, applicable_stages, holds, ineligibility_reasons, request_facts, validate, validate_item,
+        Facts, applicable_stages, holds, ineligibility_reasons, request_facts, validate,
+        validate_item,
     };
     use serde_json::json;
 
@@ -180,12 +186,19 @@ mod tests {
     }
 
     fn facts() -> Facts {
-        Facts::new(&engineer(), &item(json!([]), json!([])), request_facts(None, None, false))
+        Facts::new(
+            &engineer(),
+            &item(json!([]), json!([])),
+            request_facts(None, None, false),
+        )
     }
 
     /// `[0, 1, ..., n-1]`
     fn range(n: usize) -> String {
-        format!("[{}]", (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(", "))
+        format!(
+            "[{}]",
+            (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+        )
     }
 
     fn hostile_rules() -> Vec<(&'static str, String)> {
@@ -196,10 +209,22 @@ mod tests {
             ("12,000 terms", terms(12_000)),
             ("200 terms", terms(200)),
             ("60 selections", format!("user{}", ".a".repeat(60))),
-            ("100 parentheses", format!("{}true{}", "(".repeat(100), ")".repeat(100))),
-            ("300 lists", format!("{}1{}", "[".repeat(300), "]".repeat(300))),
-            ("200 conditionals", format!("{}true", "true ? true : ".repeat(200))),
-            ("200 calls", format!("{}'a'{} == 1", "size(".repeat(200), ")".repeat(200))),
+            (
+                "100 parentheses",
+                format!("{}true{}", "(".repeat(100), ")".repeat(100)),
+            ),
+            (
+                "300 lists",
+                format!("{}1{}", "[".repeat(300), "]".repeat(300)),
+            ),
+            (
+                "200 conditionals",
+                format!("{}true", "true ? true : ".repeat(200)),
+            ),
+            (
+                "200 calls",
+                format!("{}'a'{} == 1", "size(".repeat(200), ")".repeat(200)),
+            ),
             (
                 "nested comprehensions",
                 format!("size({l}.map(a, {l}.map(b, {l}.filter(c, a + b + c > 40)))) > 0"),
@@ -230,7 +255,11 @@ mod tests {
             let deepest = [
                 format!("{} == 23", vec!["1"; MAX_NESTING - 1].join(" + ")),
                 format!("{}true", "false ? false : ".repeat(MAX_NESTING - 1)),
-                format!("{}[1].exists(x, true){}", "[1].exists(x, ".repeat(7), ")".repeat(7)),
+                format!(
+                    "{}[1].exists(x, true){}",
+                    "[1].exists(x, ".repeat(7),
+                    ")".repeat(7)
+                ),
             ];
             for rule in deepest {
                 assert_eq!(validate(&rule), Ok(()), "{rule}");
@@ -242,9 +271,17 @@ mod tests {
     #[test]
     fn the_limits_are_documented_and_refused_with_the_reason() {
         let long = format!("user.department == '{}'", "x".repeat(MAX_RULE_CHARS));
-        assert!(validate(&long).unwrap_err().contains("more than the limit of 1000"));
+        assert!(
+            validate(&long)
+                .unwrap_err()
+                .contains("more than the limit of 1000")
+        );
         let deep = format!("{} == 1", vec!["1"; 40].join(" + "));
-        assert!(validate(&deep).unwrap_err().contains("nested more than 24 levels"));
+        assert!(
+            validate(&deep)
+                .unwrap_err()
+                .contains("nested more than 24 levels")
+        );
         let l = range(30);
         let costly = format!("{l}.all(a, {l}.all(b, {l}.all(c, true)))");
         assert!(validate(&costly).unwrap_err().contains("too costly"));
@@ -290,9 +327,13 @@ mod tests {
             json!([]),
         );
         let reasons = on_stack(WORKER_STACK, move || {
-            [hostile, other].map(|it| ineligibility_reasons(&it, &engineer(), request_facts(None, None, false)))
+            [hostile, other]
+                .map(|it| ineligibility_reasons(&it, &engineer(), request_facts(None, None, false)))
         });
-        assert_eq!(reasons[0], vec!["legacy rule (rule could not be evaluated)".to_string()]);
+        assert_eq!(
+            reasons[0],
+            vec!["legacy rule (rule could not be evaluated)".to_string()]
+        );
         assert!(reasons[1].is_empty());
     }
 
@@ -303,7 +344,9 @@ mod tests {
             json!([{"name": "x", "approvers": [{"type": "manager"}], "condition": vec!["1"; 2_000].join(" + ")}]),
         );
         let facts = Facts::new(&engineer(), &it, request_facts(None, None, false));
-        let outcome = on_stack(WORKER_STACK, move || applicable_stages(&it, &facts).map(|s| s.len()));
+        let outcome = on_stack(WORKER_STACK, move || {
+            applicable_stages(&it, &facts).map(|s| s.len())
+        });
         assert!(outcome.is_err());
     }
 }
