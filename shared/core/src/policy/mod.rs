@@ -1,7 +1,13 @@
 //! Eligibility and routing rules: CEL expressions over `user`, `item` and `request`.
 
-use cel::{Context, Program};
+mod cost;
+mod limits;
+
+use cel::Context;
 use serde_json::{Value, json};
+
+use cost::FactSizes;
+pub use limits::{ASSUMED_FACT_VALUES, MAX_COST, MAX_NESTING, MAX_RULE_CHARS};
 
 use crate::model::{CatalogItem, Identity, IdentityStatus, Lifecycle, StageSpec};
 use crate::{Error, FieldError, Result};
@@ -11,13 +17,16 @@ pub struct Facts {
     user: Value,
     item: Value,
     request: Value,
+    sizes: FactSizes,
 }
 
 impl Facts {
     pub fn new(user: &Identity, item: &CatalogItem, request: Value) -> Self {
+        let (user, item) = (to_json(user), to_json(item));
         Self {
-            user: to_json(user),
-            item: to_json(item),
+            sizes: FactSizes::of(&user, &item, &request),
+            user,
+            item,
             request,
         }
     }
@@ -28,16 +37,16 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-/// Compiles `expr`, so admins learn of a broken rule when they save it rather than when it runs.
+/// Compiles `expr` and checks it is within the limits (length, nesting, cost for facts of the assumed size), so
+/// admins learn of a broken or too costly rule when they save it rather than when it runs.
 pub fn validate(expr: &str) -> std::result::Result<(), String> {
-    Program::compile(expr)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    limits::compile(expr, &FactSizes::ASSUMED).map(|_| ())
 }
 
-/// Evaluates a boolean rule. A rule that fails to evaluate or yields a non-boolean is an error, never `true`.
+/// Evaluates a boolean rule. A rule that fails to evaluate, yields a non-boolean or is over the limits for these
+/// facts (a stored rule is checked again: it may predate the limits) is an error, never `true`.
 pub fn holds(expr: &str, facts: &Facts) -> std::result::Result<bool, String> {
-    let program = Program::compile(expr).map_err(|e| e.to_string())?;
+    let program = limits::compile(expr, &facts.sizes)?;
     let mut ctx = Context::default();
     for (name, value) in [
         ("user", &facts.user),
@@ -47,7 +56,7 @@ pub fn holds(expr: &str, facts: &Facts) -> std::result::Result<bool, String> {
         ctx.add_variable(name, value.clone())
             .map_err(|e| e.to_string())?;
     }
-    match program.execute(&ctx).map_err(|e| e.to_string())? {
+    match cel::Value::resolve(&program, &ctx).map_err(|e| e.to_string())? {
         cel::Value::Bool(b) => Ok(b),
         other => Err(format!("rule did not yield a boolean but {other:?}")),
     }
@@ -169,7 +178,7 @@ pub fn request_facts(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::*;
 
@@ -182,7 +191,7 @@ mod tests {
         .unwrap()
     }
 
-    fn item(eligibility: Value, stages: Value) -> CatalogItem {
+    pub(crate) fn item(eligibility: Value, stages: Value) -> CatalogItem {
         serde_json::from_value(json!({
             "itemId": "x", "name": "X", "category": "saas",
             "cost": {"amount": 1500.0, "currency": "EUR", "recurrence": "monthly"},
