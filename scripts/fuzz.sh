@@ -48,7 +48,9 @@ for target in "${targets[@]}"; do
     else
         artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
         echo "fuzz: $target FAILED; input: ${artifact:-none saved}" >&2
-        grep -E '^(==[0-9]+==|thread .* panicked|    #[0-9]+ )|SUMMARY' "$log" | head -40 >&2 || tail -40 "$log" >&2
+        # The panic message (line after "panicked at") or sanitizer report, then the stack.
+        grep -E -A1 '^thread .* panicked at' "$log" | head -4 >&2 || true
+        grep -E '^(==[0-9]+== *ERROR|SUMMARY|    #[0-9]+ )' "$log" | head -40 >&2 || tail -40 "$log" >&2
         failed+=("$target")
     fi
 done

@@ -57,9 +57,7 @@ fn machines(text: &str) -> Vec<Value> {
             "Default": "Done"}),
     ]
     .into_iter()
-    .map(|state| {
-        json!({"StartAt": "S", "States": {"S": state, "Done": {"Type": "Succeed"}}})
-    })
+    .map(|state| json!({"StartAt": "S", "States": {"S": state, "Done": {"Type": "Succeed"}}}))
     .collect()
 }
 

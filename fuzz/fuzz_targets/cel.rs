@@ -27,7 +27,11 @@ static FACTS: LazyLock<Facts> = LazyLock::new(|| {
         "connector": {"type": "record"}
     }))
     .expect("fixed catalog item");
-    Facts::new(&user, &item, json!({"justification": "workshop", "durationHours": 8}))
+    Facts::new(
+        &user,
+        &item,
+        json!({"justification": "workshop", "durationHours": 8}),
+    )
 });
 
 fuzz_target!(|data: &[u8]| {
