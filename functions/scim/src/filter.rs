@@ -812,7 +812,12 @@ mod tests {
     #[test]
     fn a_multibyte_character_where_a_keyword_could_end_is_an_error_not_a_panic() {
         // Found by the scim_filter fuzz target: the keyword check sliced inside the character.
-        for bad in ["em\u{4dc}ch-e,", "an\u{e9} pr", "(userName pr) o\u{4dc}", "n\u{4dc}"] {
+        for bad in [
+            "em\u{4dc}ch-e,",
+            "an\u{e9} pr",
+            "(userName pr) o\u{4dc}",
+            "n\u{4dc}",
+        ] {
             let result = parse(bad).and_then(|f| f.matches(Scope::Resource, &user()));
             assert!(
                 matches!(result, Err(ScimError::InvalidFilter(_))),
