@@ -32,3 +32,4 @@ echo "== release build for Lambda (arm64)"
 cargo lambda build --release --arm64 --locked "${FUNCTIONS[@]}"
 echo "== infrastructure (CDK tests, synth, cfn-lint, asl-validator)"
 ./scripts/infra-check.sh
+./scripts/fuzz.sh

@@ -259,7 +259,8 @@ impl Parser<'_> {
     /// A case-insensitive keyword followed by whitespace or `(`.
     fn keyword(&mut self, word: &str) -> bool {
         let rest = self.rest();
-        let follows = rest[word.len().min(rest.len())..].chars().next();
+        // `get`: the byte after the keyword's length may fall inside a multibyte character.
+        let follows = rest.get(word.len()..).and_then(|r| r.chars().next());
         if starts_with_ci(rest, word) && follows.is_some_and(|c| c.is_whitespace() || c == '(') {
             self.pos += word.len();
             true
@@ -799,6 +800,23 @@ mod tests {
             r#"nosuch eq "x""#,
             r#"active gt true"#,
             r#"userName eq 42"#,
+        ] {
+            let result = parse(bad).and_then(|f| f.matches(Scope::Resource, &user()));
+            assert!(
+                matches!(result, Err(ScimError::InvalidFilter(_))),
+                "{bad}: {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_multibyte_character_where_a_keyword_could_end_is_an_error_not_a_panic() {
+        // Found by the scim_filter fuzz target: the keyword check sliced inside the character.
+        for bad in [
+            "em\u{4dc}ch-e,",
+            "an\u{e9} pr",
+            "(userName pr) o\u{4dc}",
+            "n\u{4dc}",
         ] {
             let result = parse(bad).and_then(|f| f.matches(Scope::Resource, &user()));
             assert!(

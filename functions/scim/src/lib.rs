@@ -20,6 +20,11 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 pub use error::ScimError;
+// The parsers and PATCH as the handlers run them, callable without a store: the fuzz targets (fuzz/) use them.
+pub use filter::{Filter, Scope, parse as parse_filter, sort_key};
+pub use patch::apply as apply_patch;
+pub use query::{ListQuery, from_search, from_url};
+pub use resource::{Doc, normalize, user_name};
 
 use crate::error::Result;
 use crate::schema::Schema;

@@ -44,11 +44,10 @@ pub fn verify(secret: &[u8], header: Option<&str>, body: &[u8], now: Timestamp) 
         }
     }
     let t = t.ok_or(Error::Unauthorized)?;
-    if (now.timestamp() - t).abs() > TOLERANCE_SECONDS {
-        tracing::warn!(
-            skew_seconds = now.timestamp() - t,
-            "signature timestamp outside tolerance"
-        );
+    // Checked: a timestamp near the ends of the i64 range would overflow the difference.
+    let skew = now.timestamp().checked_sub(t);
+    if skew.is_none_or(|skew| skew.unsigned_abs() > TOLERANCE_SECONDS.unsigned_abs()) {
+        tracing::warn!(skew_seconds = ?skew, "signature timestamp outside tolerance");
         return Err(Error::Unauthorized);
     }
     let expected = mac(secret, t, body);
@@ -119,6 +118,23 @@ mod tests {
             verify(SECRET, Some(&header), b"body", at(t + 300)).is_ok(),
             "edge of the tolerance"
         );
+    }
+
+    #[test]
+    fn a_timestamp_at_the_ends_of_the_integer_range_is_refused_not_a_panic() {
+        // The skew computation overflowed (a panic with overflow checks, a wrapped skew that passed without).
+        for t in [i64::MIN, i64::MIN + 1, i64::MAX] {
+            let header = format!("t={t},v1=00");
+            for now in [0, 1_800_000_000, -1_000] {
+                assert!(
+                    matches!(
+                        verify(SECRET, Some(&header), b"x", at(now)),
+                        Err(Error::Unauthorized)
+                    ),
+                    "t={t} now={now}"
+                );
+            }
+        }
     }
 
     #[test]
