@@ -7,8 +7,8 @@ use bytes::Bytes;
 use http::HeaderMap;
 use provisio_core::model::Caller;
 use provisio_core::{Error, FieldError};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// Largest JSON body accepted; API payloads here are small, and big ones are abuse.
