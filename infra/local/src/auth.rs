@@ -118,8 +118,9 @@ mod tests {
         let now = chrono::Utc::now().timestamp();
         let sign = |nbf: i64| {
             let claims = json!({"sub": "E100", "nbf": nbf, "exp": now + 600});
-            let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &auth.encoding)
-                .unwrap();
+            let token =
+                jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &auth.encoding)
+                    .unwrap();
             auth.caller(Some(&format!("Bearer {token}")))
         };
         assert!(matches!(sign(now + 300), Err(Error::Unauthorized)));

@@ -22,7 +22,9 @@ impl VirtualClock {
     pub fn now(&self) -> DateTime<Utc> {
         let offset = *self.offset();
         // The offset is bounded by MAX_OFFSET_HOURS; the fallback only guards against a clock set near year 262143.
-        Utc::now().checked_add_signed(offset).unwrap_or(DateTime::<Utc>::MAX_UTC)
+        Utc::now()
+            .checked_add_signed(offset)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     /// Moves the clock forward by `by` (positive) and answers the new time; refused (`hours`) when the total
@@ -31,7 +33,9 @@ impl VirtualClock {
         let refused = || {
             Error::validation(
                 "hours",
-                format!("must be positive and keep the clock at most {MAX_OFFSET_HOURS} hours ahead of wall time"),
+                format!(
+                    "must be positive and keep the clock at most {MAX_OFFSET_HOURS} hours ahead of wall time"
+                ),
             )
         };
         if by <= Duration::zero() {
@@ -120,9 +124,13 @@ mod tests {
             Duration::zero(),
             Duration::hours(-1),
         ] {
-            assert!(matches!(clock.advance(too_far), Err(Error::Validation(ref e)) if e[0].field == "hours"));
+            assert!(
+                matches!(clock.advance(too_far), Err(Error::Validation(ref e)) if e[0].field == "hours")
+            );
         }
-        clock.advance(Duration::hours(MAX_OFFSET_HOURS - 1)).unwrap();
+        clock
+            .advance(Duration::hours(MAX_OFFSET_HOURS - 1))
+            .unwrap();
         // The total is bounded too: many small advances cannot add up past it.
         assert!(clock.advance(Duration::hours(2)).is_err());
         let now = clock.advance(Duration::hours(1)).unwrap();

@@ -102,14 +102,33 @@ fn names_field(status: u16, body: &Value, field: &str) -> bool {
 async fn an_absurd_clock_advance_is_refused_and_the_clock_keeps_working() {
     let api = Api::start().await;
     let past_bound = provisio_local::clock::MAX_OFFSET_HOURS + 1;
-    for hours in [json!(1e10), json!(1e300), json!(-1), json!(0), json!(past_bound)] {
+    for hours in [
+        json!(1e10),
+        json!(1e300),
+        json!(-1),
+        json!(0),
+        json!(past_bound),
+    ] {
         let (status, body) = api
-            .json(Method::POST, "/_local/clock/advance", None, Some(json!({"hours": hours})))
+            .json(
+                Method::POST,
+                "/_local/clock/advance",
+                None,
+                Some(json!({"hours": hours})),
+            )
             .await;
-        assert!(names_field(status, &body, "hours"), "{hours}: {status} {body}");
+        assert!(
+            names_field(status, &body, "hours"),
+            "{hours}: {status} {body}"
+        );
     }
     let (status, body) = api
-        .json(Method::POST, "/_local/clock/advance", None, Some(json!({"hours": 24})))
+        .json(
+            Method::POST,
+            "/_local/clock/advance",
+            None,
+            Some(json!({"hours": 24})),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     // Everything that reads the clock still works (a poisoned lock failed every later call).
@@ -238,7 +257,12 @@ async fn a_body_that_is_not_declared_json_is_415() {
     // No body and no Content-Type: an optional body stays optional.
     let holder = api.token("E010", &[]);
     let resp = api
-        .send(Method::POST, "/assignments/E010.nothing/return", Some(&holder), None)
+        .send(
+            Method::POST,
+            "/assignments/E010.nothing/return",
+            Some(&holder),
+            None,
+        )
         .await;
     assert_eq!(resp.status().as_u16(), 404);
 }
@@ -294,7 +318,10 @@ async fn admin_ids_outside_the_documented_pattern_are_refused() {
                 Some(item),
             )
             .await;
-        assert!(names_field(status, &body, "itemId"), "{id:?}: {status} {body}");
+        assert!(
+            names_field(status, &body, "itemId"),
+            "{id:?}: {status} {body}"
+        );
         let (status, body) = api
             .json(
                 Method::PUT,
@@ -303,7 +330,10 @@ async fn admin_ids_outside_the_documented_pattern_are_refused() {
                 Some(json!({"itemId": "zoom-pro", "total": 1})),
             )
             .await;
-        assert!(names_field(status, &body, "poolId"), "{id:?}: {status} {body}");
+        assert!(
+            names_field(status, &body, "poolId"),
+            "{id:?}: {status} {body}"
+        );
     }
 }
 

@@ -56,7 +56,9 @@ where
             }
         }
         // The request could not even be built, or the endpoint is not a usable URL: retrying cannot help.
-        SdkError::ConstructionFailure(_) => refused(service, &DisplayErrorContext(&err).to_string()),
+        SdkError::ConstructionFailure(_) => {
+            refused(service, &DisplayErrorContext(&err).to_string())
+        }
         SdkError::DispatchFailure(d) if d.is_user() => {
             refused(service, &DisplayErrorContext(&err).to_string())
         }
@@ -115,7 +117,10 @@ mod tests {
     fn a_refusal_is_internal_and_says_why() {
         let err = refused("DynamoDB", "ValidationException: bad key");
         assert_eq!(err.name(), provisio_core::names::errors::INTERNAL);
-        assert!(err.to_string().contains("DynamoDB refused the request (misconfiguration"));
+        assert!(
+            err.to_string()
+                .contains("DynamoDB refused the request (misconfiguration")
+        );
         assert!(err.to_string().contains("ValidationException: bad key"));
     }
 }

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
-use provisio_core::ports::{Queue, QueueMessage};
 use provisio_core::Result;
+use provisio_core::ports::{Queue, QueueMessage};
 
 /// The queue port on an SQS FIFO queue: the group id orders messages (e.g. one group per employee), the
 /// deduplication id makes a repeated send harmless within SQS's five-minute window.

@@ -28,10 +28,9 @@ async fn ports_without_tables(endpoint: &str) -> Ports {
 
 /// The error names the state machines retry on store failures (fulfilment's CheckEligibility task).
 fn retried_names() -> Vec<String> {
-    let asl: serde_json::Value = serde_json::from_str(include_str!(
-        "../../../statemachines/fulfilment.asl.json"
-    ))
-    .expect("fulfilment ASL");
+    let asl: serde_json::Value =
+        serde_json::from_str(include_str!("../../../statemachines/fulfilment.asl.json"))
+            .expect("fulfilment ASL");
     asl["States"]["CheckEligibility"]["Retry"]
         .as_array()
         .expect("Retry")

@@ -63,7 +63,9 @@ impl ApiRequest {
         } else {
             Err(Error::validation(
                 name,
-                format!("must match {ID_PATTERN} (letters, digits, '.', '_', '-'; at most {ID_MAX_LEN})"),
+                format!(
+                    "must match {ID_PATTERN} (letters, digits, '.', '_', '-'; at most {ID_MAX_LEN})"
+                ),
             ))
         }
     }
@@ -155,8 +157,9 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     if body.len() > MAX_BODY_BYTES {
         return Err(Error::TooLarge(MAX_BODY_BYTES));
     }
-    let shape_error =
-        |what: &str, e: serde_json::Error| Error::Validation(vec![FieldError::new("body", format!("{what}: {e}"))]);
+    let shape_error = |what: &str, e: serde_json::Error| {
+        Error::Validation(vec![FieldError::new("body", format!("{what}: {e}"))])
+    };
     let mut value: Value =
         serde_json::from_slice(body).map_err(|e| shape_error("is not valid JSON", e))?;
     integral_floats_as_integers(&mut value);
@@ -369,7 +372,11 @@ mod tests {
         assert_eq!(parsed.whole, 130);
         let nested: Vec<Vec<u64>> = parse_json(b"[[1.0, 18446744073709549568.0]]").unwrap();
         assert_eq!(nested, vec![vec![1, 18_446_744_073_709_549_568]]);
-        for bad in [r#"{"whole": 130.5}"#, r#"{"whole": -1.0}"#, r#"{"whole": 1e300}"#] {
+        for bad in [
+            r#"{"whole": 130.5}"#,
+            r#"{"whole": -1.0}"#,
+            r#"{"whole": 1e300}"#,
+        ] {
             let err = parse_json::<Counts>(bad.as_bytes()).unwrap_err();
             assert!(
                 matches!(&err, Error::Validation(e) if e[0].field == "body"),
@@ -380,7 +387,11 @@ mod tests {
 
     #[test]
     fn a_body_declared_as_something_else_than_json_is_415() {
-        for ct in ["text/plain", "application/x-www-form-urlencoded", "application/jsonx"] {
+        for ct in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "application/jsonx",
+        ] {
             let err = with_body(Some(ct), r#"{"whole": 1}"#)
                 .json::<Counts>()
                 .unwrap_err();
@@ -393,7 +404,13 @@ mod tests {
             Some("application/merge-patch+json"),
             None,
         ] {
-            assert_eq!(with_body(ct, r#"{"whole": 1}"#).json::<Counts>().unwrap().whole, 1);
+            assert_eq!(
+                with_body(ct, r#"{"whole": 1}"#)
+                    .json::<Counts>()
+                    .unwrap()
+                    .whole,
+                1
+            );
         }
         // An optional body that is absent needs no media type.
         let none: ReturnLike = with_body(Some("text/plain"), "").json_or_default().unwrap();
@@ -415,19 +432,42 @@ mod tests {
                 .iter()
                 .any(|(n, v)| n.eq_ignore_ascii_case("www-authenticate") && v == "Bearer")
         );
-        assert!(ApiResponse::problem(&Error::Forbidden("no".into())).headers.is_empty());
+        assert!(
+            ApiResponse::problem(&Error::Forbidden("no".into()))
+                .headers
+                .is_empty()
+        );
     }
 
     #[test]
     fn admin_ids_match_the_documented_pattern() {
-        for ok in ["a", "jetbrains-intellij-ultimate", "pool.v2_x", "9", &"a".repeat(128)] {
+        for ok in [
+            "a",
+            "jetbrains-intellij-ultimate",
+            "pool.v2_x",
+            "9",
+            &"a".repeat(128),
+        ] {
             assert!(is_valid_id(ok), "{ok}");
         }
-        for bad in ["", " ", "../../etc", ".hidden", "-x", "a/b", "a b", "é", "a\n", &"a".repeat(129)] {
+        for bad in [
+            "",
+            " ",
+            "../../etc",
+            ".hidden",
+            "-x",
+            "a/b",
+            "a b",
+            "é",
+            "a\n",
+            &"a".repeat(129),
+        ] {
             assert!(!is_valid_id(bad), "{bad:?}");
         }
         let mut req = ApiRequest::default();
         req.path_params.insert("itemId".into(), "../../etc".into());
-        assert!(matches!(req.id_param("itemId"), Err(Error::Validation(e)) if e[0].field == "itemId"));
+        assert!(
+            matches!(req.id_param("itemId"), Err(Error::Validation(e)) if e[0].field == "itemId")
+        );
     }
 }

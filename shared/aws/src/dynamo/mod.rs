@@ -399,7 +399,9 @@ where
 }
 
 /// Why a transaction was cancelled: one code per item, in request order ("None" for items that were fine).
-fn cancellation_codes(err: &SdkError<TransactWriteItemsError, HttpResponse>) -> Option<Vec<String>> {
+fn cancellation_codes(
+    err: &SdkError<TransactWriteItemsError, HttpResponse>,
+) -> Option<Vec<String>> {
     match err.as_service_error()? {
         TransactWriteItemsError::TransactionCanceledException(e) => Some(
             e.cancellation_reasons()
