@@ -82,7 +82,7 @@ EOF
     cat "$WORK/$name.out"
     FAILED+=("$name")
   else
-    grep -E "^(Test cases|Test Phases|  [0-9]+ generated)" -A1 "$WORK/$name.out" | head -4 || true
+    grep -A1 "^Test cases:" "$WORK/$name.out" | tail -1 || true
   fi
   echo "$name: $cases cases, exit $status"
 done
