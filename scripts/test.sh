@@ -28,6 +28,8 @@ echo "== function binaries under cargo lambda watch, dynamodb backend on moto"
 # `cargo test --workspace` above already built the function binaries (packages with integration tests get
 # their binaries built), with the same features; a separate `cargo build -p ...` would rebuild the dependencies.
 cargo test --locked -p provisio-tests --test lambda_smoke -- --ignored
+echo "== API fuzzing: schemathesis against the local stack, one run per role"
+./scripts/schemathesis.sh
 echo "== release build for Lambda (arm64)"
 cargo lambda build --release --arm64 --locked "${FUNCTIONS[@]}"
 echo "== infrastructure (CDK tests, synth, cfn-lint, asl-validator)"

@@ -20,7 +20,7 @@ pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {
             200,
             async {
                 admin::require_admin(&caller)?;
-                admin::put_item(p, &caller, req.param("itemId")?, req.json()?).await
+                admin::put_item(p, &caller, req.id_param("itemId")?, req.json()?).await
             }
             .await,
         ),
@@ -28,7 +28,7 @@ pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {
             200,
             async {
                 admin::require_admin(&caller)?;
-                admin::put_pool(p, &caller, req.param("poolId")?, req.json()?).await
+                admin::put_pool(p, &caller, req.id_param("poolId")?, req.json()?).await
             }
             .await,
         ),

@@ -38,15 +38,20 @@ pub async fn handle(p: &Ports, req: ApiRequest) -> ApiResponse {
         "POST /requests" => submit(p, &caller, &req)
             .await
             .unwrap_or_else(|e| ApiResponse::problem(&e)),
-        "GET /requests" => {
-            let as_approver = req.query.get("role").map(String::as_str) == Some("approver");
-            respond(
-                200,
+        "GET /requests" => respond(
+            200,
+            async {
+                let as_approver = match req.query.get("role").map(String::as_str) {
+                    None => false,
+                    Some("approver") => true,
+                    Some(_) => return Err(Error::validation("role", "must be \"approver\"")),
+                };
                 requests::list(p, &caller, as_approver)
                     .await
-                    .map(|items| json!({"items": items})),
-            )
-        }
+                    .map(|items| json!({"items": items}))
+            }
+            .await,
+        ),
         "GET /requests/{id}" => respond(
             200,
             async { requests::get(p, &caller, &param("id")?).await }.await,

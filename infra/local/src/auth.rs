@@ -1,5 +1,6 @@
 //! Local authentication: HS256 bearer tokens signed with `PROVISIO_DEV_JWT_SECRET`, carrying the same claims as
-//! the API Gateway JWT authorizer passes on (`sub`, `email`, `groups`). `exp` is verified when present.
+//! the API Gateway JWT authorizer passes on (`sub`, `email`, `groups`). `exp` and `nbf` are verified when present,
+//! as the API Gateway JWT authorizer does.
 
 use std::collections::HashSet;
 
@@ -24,6 +25,7 @@ impl DevAuth {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.required_spec_claims = HashSet::new();
         validation.validate_aud = false;
+        validation.validate_nbf = true;
         validation.leeway = 0;
         Self {
             decoding: DecodingKey::from_secret(secret.as_bytes()),
@@ -108,5 +110,20 @@ mod tests {
             Err(Error::Unauthorized)
         ));
         assert!(auth.caller(None).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_token_not_valid_before_a_future_time_is_unauthorized() {
+        let auth = DevAuth::new("s");
+        let now = chrono::Utc::now().timestamp();
+        let sign = |nbf: i64| {
+            let claims = json!({"sub": "E100", "nbf": nbf, "exp": now + 600});
+            let token =
+                jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &auth.encoding)
+                    .unwrap();
+            auth.caller(Some(&format!("Bearer {token}")))
+        };
+        assert!(matches!(sign(now + 300), Err(Error::Unauthorized)));
+        assert_eq!(sign(now - 5).unwrap().unwrap().employee_id, "E100");
     }
 }

@@ -16,6 +16,7 @@ use provisio_lambda::api::{ApiRequest, ApiResponse, MAX_BODY_BYTES, parse_json, 
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::clock::MAX_OFFSET_HOURS;
 use crate::stack::LocalStack;
 
 type Ctx = Arc<LocalStack>;
@@ -45,6 +46,14 @@ impl Function {
             Function::Admin => admin::ROUTES,
             Function::HrWebhook => hr_webhook::ROUTES,
             Function::Scim => scim::ROUTES,
+        }
+    }
+
+    /// The answer to a body over [`MAX_BODY_BYTES`], in the function's own error format.
+    fn too_large(self) -> ApiResponse {
+        match self {
+            Function::Scim => scim::ScimError::TooLarge(MAX_BODY_BYTES).response(),
+            _ => ApiResponse::problem(&Error::TooLarge(MAX_BODY_BYTES)),
         }
     }
 
@@ -124,7 +133,7 @@ async fn dispatch(
     };
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
-        Err(_) => return to_response(ApiResponse::problem(&Error::TooLarge(MAX_BODY_BYTES))),
+        Err(_) => return to_response(function.too_large()),
     };
     // Last value wins, percent-decoded: as API Gateway passes queryStringParameters.
     let query = match Query::<HashMap<String, String>>::try_from_uri(&parts.uri) {
@@ -177,16 +186,18 @@ async fn advance_clock(State(ctx): State<Ctx>, body: axum::body::Bytes) -> Respo
         Ok(a) => a,
         Err(e) => return to_response(ApiResponse::problem(&e)),
     };
-    if !(advance.hours.is_finite() && advance.hours > 0.0) {
-        return to_response(ApiResponse::problem(&Error::validation(
+    // Bounded before converting, so the float-to-milliseconds cast cannot saturate into a nonsense offset.
+    let by = Some(advance.hours)
+        .filter(|h| h.is_finite() && *h > 0.0 && *h <= MAX_OFFSET_HOURS as f64)
+        .and_then(|h| chrono::Duration::try_milliseconds((h * 3_600_000.0).round() as i64));
+    let result = match by {
+        Some(by) => ctx.clock.advance(by),
+        None => Err(Error::validation(
             "hours",
-            "must be a positive number",
-        )));
-    }
-    ctx.clock.advance(chrono::Duration::milliseconds(
-        (advance.hours * 3_600_000.0) as i64,
-    ));
-    to_response(ApiResponse::json(200, &json!({"now": ctx.clock.now()})))
+            format!("must be a positive number of at most {MAX_OFFSET_HOURS}"),
+        )),
+    };
+    to_response(respond(200, result.map(|now| json!({"now": now}))))
 }
 
 /// Runs a scheduled function now, as its EventBridge schedule would, and answers with what it did.

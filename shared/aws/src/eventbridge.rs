@@ -46,12 +46,7 @@ impl EventBus for EventBridgeBus {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| {
-                    Error::StoreUnavailable(format!(
-                        "EventBridge: {}",
-                        aws_sdk_eventbridge::error::DisplayErrorContext(&e)
-                    ))
-                })?;
+                .map_err(|e| crate::errors::sdk_error("EventBridge", e))?;
             // PutEvents is not all-or-nothing: report partial failure so the caller's retry republishes.
             if out.failed_entry_count > 0 {
                 return Err(Error::StoreUnavailable(format!(

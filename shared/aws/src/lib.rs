@@ -3,6 +3,7 @@
 //! `provisio-conformance` runs the same checks against both (the DynamoDB ones on a moto server).
 
 pub mod dynamo;
+mod errors;
 mod eventbridge;
 mod sfn;
 mod sqs;

@@ -1,5 +1,6 @@
 use async_trait::async_trait;
 use aws_sdk_sfn::Client;
+use aws_sdk_sfn::config::http::HttpResponse;
 use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
 use provisio_core::ports::Workflow;
 use provisio_core::{Error, Result};
@@ -50,20 +51,16 @@ fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
     err.as_service_error().and_then(|e| e.code())
 }
 
-fn failed<E, R>(err: SdkError<E, R>) -> Error
+fn failed<E>(err: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match code(&err) {
         // The execution stopped waiting: timed out, cancelled or already resumed.
         Some("TaskTimedOut" | "TaskDoesNotExist" | "InvalidToken") => {
             Error::Conflict("the workflow is no longer waiting for this decision".into())
         }
-        _ => Error::StoreUnavailable(format!(
-            "Step Functions: {}",
-            aws_sdk_sfn::error::DisplayErrorContext(&err)
-        )),
+        _ => crate::errors::sdk_error("Step Functions", err),
     }
 }
 

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
+use provisio_core::Result;
 use provisio_core::ports::{Queue, QueueMessage};
-use provisio_core::{Error, Result};
 
 /// The queue port on an SQS FIFO queue: the group id orders messages (e.g. one group per employee), the
 /// deduplication id makes a repeated send harmless within SQS's five-minute window.
@@ -31,11 +31,6 @@ impl Queue for SqsQueue {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| {
-                Error::StoreUnavailable(format!(
-                    "SQS: {}",
-                    aws_sdk_sqs::error::DisplayErrorContext(&e)
-                ))
-            })
+            .map_err(|e| crate::errors::sdk_error("SQS", e))
     }
 }

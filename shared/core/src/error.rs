@@ -32,6 +32,9 @@ pub enum Error {
     Validation(Vec<FieldError>),
     #[error("body is larger than {0} bytes")]
     TooLarge(usize),
+    /// The body is not in a media type the route reads (e.g. not JSON).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("not eligible: {}", .0.join("; "))]
     NotEligible(Vec<String>),
     #[error("{0}")]
@@ -67,7 +70,9 @@ impl Error {
             Error::NotFound(_) => errors::NOT_FOUND,
             Error::Unauthorized => errors::UNAUTHORIZED,
             Error::Forbidden(_) => errors::FORBIDDEN,
-            Error::Validation(_) | Error::TooLarge(_) => errors::VALIDATION,
+            Error::Validation(_) | Error::TooLarge(_) | Error::UnsupportedMediaType(_) => {
+                errors::VALIDATION
+            }
             Error::NotEligible(_) => errors::NOT_ELIGIBLE,
             Error::Conflict(_) => errors::CONFLICT,
             Error::SeatUnavailable(_) => errors::SEAT_UNAVAILABLE,
@@ -89,6 +94,7 @@ impl Error {
             Error::Forbidden(_) => 403,
             Error::Validation(_) => 400,
             Error::TooLarge(_) => 413,
+            Error::UnsupportedMediaType(_) => 415,
             Error::NotEligible(_) => 422,
             Error::Conflict(_) | Error::Cancelled => 409,
             Error::SeatUnavailable(_) | Error::NoApprover(_) | Error::Rejected(_) => 422,

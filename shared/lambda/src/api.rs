@@ -16,6 +16,19 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The media type of every response body unless a route offers another one.
 pub const JSON: &str = "application/json";
+
+/// Ids that admins create (catalog items, license pools): a letter or digit, then letters, digits, `.`, `_`
+/// or `-`, 128 characters at most. shared/openapi.json states the same pattern (`components.schemas.Id`).
+pub const ID_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$";
+const ID_MAX_LEN: usize = 128;
+
+/// Whether `id` matches [`ID_PATTERN`]: nothing that reads as a path (`../x`), blank or invisible.
+pub fn is_valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && id.len() <= ID_MAX_LEN
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
 pub const CSV: &str = "text/csv";
 
 #[derive(Debug, Clone, Default)]
@@ -42,6 +55,21 @@ impl ApiRequest {
             .ok_or_else(|| Error::validation(name, "missing path parameter"))
     }
 
+    /// A path parameter that names an id an admin creates: 400 naming it unless it matches [`ID_PATTERN`].
+    pub fn id_param(&self, name: &str) -> Result<&str, Error> {
+        let id = self.param(name)?;
+        if is_valid_id(id) {
+            Ok(id)
+        } else {
+            Err(Error::validation(
+                name,
+                format!(
+                    "must match {ID_PATTERN} (letters, digits, '.', '_', '-'; at most {ID_MAX_LEN})"
+                ),
+            ))
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -57,8 +85,17 @@ impl ApiRequest {
         offered.0 > 0 && offered > rank(accept, JSON)
     }
 
-    /// Parses the JSON body strictly: unknown fields, wrong types and oversized bodies are 4xx with the reason.
+    /// Parses the JSON body strictly: unknown fields, wrong types and oversized bodies are 4xx with the reason;
+    /// a body declared as something other than JSON is 415. No `Content-Type` at all is read as JSON.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        if let Some(declared) = self.header("content-type")
+            && !is_json_media_type(declared)
+        {
+            return Err(Error::UnsupportedMediaType(format!(
+                "the body must be {JSON}, not {}",
+                declared.split(';').next().unwrap_or_default().trim()
+            )));
+        }
         parse_json(&self.body)
     }
 
@@ -102,18 +139,54 @@ fn rank(accept: &str, media_type: &str) -> (u16, u8) {
         .map_or((0, 0), |(specificity, quality)| (quality, specificity))
 }
 
+/// `application/json` or a `+json` structured syntax (RFC 6839), parameters such as `charset` aside.
+fn is_json_media_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == JSON
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|subtype| subtype.ends_with("+json"))
+}
+
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     if body.len() > MAX_BODY_BYTES {
         return Err(Error::TooLarge(MAX_BODY_BYTES));
     }
-    serde_json::from_slice(body).map_err(|e| {
-        let what = if e.is_data() {
-            "does not match the expected shape"
-        } else {
-            "is not valid JSON"
-        };
+    let shape_error = |what: &str, e: serde_json::Error| {
         Error::Validation(vec![FieldError::new("body", format!("{what}: {e}"))])
-    })
+    };
+    let mut value: Value =
+        serde_json::from_slice(body).map_err(|e| shape_error("is not valid JSON", e))?;
+    integral_floats_as_integers(&mut value);
+    T::deserialize(value).map_err(|e| shape_error("does not match the expected shape", e))
+}
+
+/// JSON Schema counts `130.0` as an integer, serde does not: integer-valued floats become integers before the
+/// typed parse, so every integer field accepts both spellings (number fields take integers anyway). Depth is
+/// bounded by serde_json's own nesting limit.
+fn integral_floats_as_integers(value: &mut Value) {
+    // 2^63 and 2^64 as f64: the bounds within which the casts below are exact.
+    const I64_END: f64 = 9_223_372_036_854_775_808.0;
+    const U64_END: f64 = 18_446_744_073_709_551_616.0;
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) {
+                if (-I64_END..I64_END).contains(&f) {
+                    *n = (f as i64).into();
+                } else if (0.0..U64_END).contains(&f) {
+                    *n = (f as u64).into();
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(members) => members.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -189,10 +262,15 @@ impl ApiResponse {
         if status >= 500 {
             tracing::error!(error = %err, "request failed");
         }
+        // RFC 9110 section 15.5.2: a 401 names the scheme that would succeed.
+        let headers = match err {
+            Error::Unauthorized => vec![("www-authenticate".to_string(), "Bearer".to_string())],
+            _ => vec![],
+        };
         Self {
             status,
             content_type: "application/problem+json",
-            headers: vec![],
+            headers,
             body: serde_json::to_vec(&body).unwrap_or_default().into(),
         }
     }
@@ -211,6 +289,7 @@ fn title(status: u16) -> &'static str {
         405 => "Method Not Allowed",
         409 => "Conflict",
         413 => "Content Too Large",
+        415 => "Unsupported Media Type",
         422 => "Unprocessable Content",
         502 => "Bad Gateway",
         503 => "Service Unavailable",
@@ -264,5 +343,131 @@ mod tests {
         ] {
             assert_eq!(accepting(accept).prefers(CSV), csv, "Accept: {accept:?}");
         }
+    }
+
+    fn with_body(content_type: Option<&str>, body: &str) -> ApiRequest {
+        let mut req = ApiRequest {
+            body: Bytes::copy_from_slice(body.as_bytes()),
+            ..ApiRequest::default()
+        };
+        if let Some(ct) = content_type {
+            req.headers
+                .insert("content-type", ct.parse().expect("header value"));
+        }
+        req
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Counts {
+        whole: u32,
+        #[serde(default)]
+        real: Option<f64>,
+    }
+
+    #[test]
+    fn an_integer_valued_float_is_an_integer_and_a_fraction_is_not() {
+        let parsed: Counts = parse_json(br#"{"whole": 130.0, "real": 2.0}"#).unwrap();
+        assert_eq!((parsed.whole, parsed.real), (130, Some(2.0)));
+        let parsed: Counts = parse_json(br#"{"whole": 1.3e2}"#).unwrap();
+        assert_eq!(parsed.whole, 130);
+        let nested: Vec<Vec<u64>> = parse_json(b"[[1.0, 18446744073709549568.0]]").unwrap();
+        assert_eq!(nested, vec![vec![1, 18_446_744_073_709_549_568]]);
+        for bad in [
+            r#"{"whole": 130.5}"#,
+            r#"{"whole": -1.0}"#,
+            r#"{"whole": 1e300}"#,
+        ] {
+            let err = parse_json::<Counts>(bad.as_bytes()).unwrap_err();
+            assert!(
+                matches!(&err, Error::Validation(e) if e[0].field == "body"),
+                "{bad}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_body_declared_as_something_else_than_json_is_415() {
+        for ct in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "application/jsonx",
+        ] {
+            let err = with_body(Some(ct), r#"{"whole": 1}"#)
+                .json::<Counts>()
+                .unwrap_err();
+            assert_eq!(err.status(), 415, "{ct}");
+            assert_eq!(ApiResponse::problem(&err).status, 415);
+        }
+        for ct in [
+            Some("application/json"),
+            Some("Application/JSON; charset=utf-8"),
+            Some("application/merge-patch+json"),
+            None,
+        ] {
+            assert_eq!(
+                with_body(ct, r#"{"whole": 1}"#)
+                    .json::<Counts>()
+                    .unwrap()
+                    .whole,
+                1
+            );
+        }
+        // An optional body that is absent needs no media type.
+        let none: ReturnLike = with_body(Some("text/plain"), "").json_or_default().unwrap();
+        assert_eq!(none, ReturnLike::default());
+    }
+
+    #[derive(Debug, Default, PartialEq, serde::Deserialize)]
+    struct ReturnLike {
+        #[serde(default)]
+        request_id: Option<String>,
+    }
+
+    #[test]
+    fn a_401_carries_a_bearer_challenge() {
+        let resp = ApiResponse::problem(&Error::Unauthorized);
+        assert_eq!(resp.status, 401);
+        assert!(
+            resp.headers
+                .iter()
+                .any(|(n, v)| n.eq_ignore_ascii_case("www-authenticate") && v == "Bearer")
+        );
+        assert!(
+            ApiResponse::problem(&Error::Forbidden("no".into()))
+                .headers
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn admin_ids_match_the_documented_pattern() {
+        for ok in [
+            "a",
+            "jetbrains-intellij-ultimate",
+            "pool.v2_x",
+            "9",
+            &"a".repeat(128),
+        ] {
+            assert!(is_valid_id(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            " ",
+            "../../etc",
+            ".hidden",
+            "-x",
+            "a/b",
+            "a b",
+            "é",
+            "a\n",
+            &"a".repeat(129),
+        ] {
+            assert!(!is_valid_id(bad), "{bad:?}");
+        }
+        let mut req = ApiRequest::default();
+        req.path_params.insert("itemId".into(), "../../etc".into());
+        assert!(
+            matches!(req.id_param("itemId"), Err(Error::Validation(e)) if e[0].field == "itemId")
+        );
     }
 }

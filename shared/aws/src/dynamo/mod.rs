@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -363,22 +364,14 @@ pub(crate) fn string<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     }
 }
 
-/// Any SDK failure the caller did not expect: the store is unreachable, throttled beyond the SDK's retries, or
-/// misconfigured. Retryable by name (`Provisio.StoreUnavailable`).
-pub(crate) fn unavailable<E, R>(err: SdkError<E, R>) -> Error
+/// A DynamoDB failure the caller did not expect, classified once for every store (see `crate::errors`):
+/// throttling, timeouts and 5xx are `Provisio.StoreUnavailable` (retried); a refusal such as a
+/// ValidationException, AccessDenied or a missing table is `Provisio.Internal` (a misconfiguration, not retried).
+pub(crate) fn unavailable<E>(err: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
-    let detail = match err.as_service_error() {
-        Some(e) => format!(
-            "{}: {}",
-            e.code().unwrap_or("service error"),
-            e.message().unwrap_or_default()
-        ),
-        None => aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string(),
-    };
-    Error::StoreUnavailable(format!("DynamoDB: {detail}"))
+    crate::errors::sdk_error("DynamoDB", err)
 }
 
 /// Whether a single-item write failed its condition.
@@ -392,12 +385,11 @@ where
 }
 
 /// A conditional write whose condition failing means "nothing to do".
-pub(crate) fn unless_condition_failed<T, E, R>(
-    result: std::result::Result<T, SdkError<E, R>>,
+pub(crate) fn unless_condition_failed<T, E>(
+    result: std::result::Result<T, SdkError<E, HttpResponse>>,
 ) -> Result<()>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match result {
         Ok(_) => Ok(()),
@@ -407,7 +399,9 @@ where
 }
 
 /// Why a transaction was cancelled: one code per item, in request order ("None" for items that were fine).
-fn cancellation_codes<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
+fn cancellation_codes(
+    err: &SdkError<TransactWriteItemsError, HttpResponse>,
+) -> Option<Vec<String>> {
     match err.as_service_error()? {
         TransactWriteItemsError::TransactionCanceledException(e) => Some(
             e.cancellation_reasons()
