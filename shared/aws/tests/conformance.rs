@@ -73,6 +73,9 @@ impl provisio_conformance::AuditBackdoor for Backdoor {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_tampering_is_found_in_every_shard() {
     let (ports, client, table) = stores().await;
-    provisio_conformance::audit_tampering_is_found_in_every_shard(&ports, &Backdoor { client, table })
-        .await;
+    provisio_conformance::audit_tampering_is_found_in_every_shard(
+        &ports,
+        &Backdoor { client, table },
+    )
+    .await;
 }

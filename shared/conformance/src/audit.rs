@@ -1,9 +1,11 @@
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
 use provisio_core::audit::{AuditEntry, BrokenReason, Verification, anchor, verify};
 use provisio_core::ports::Ports;
+use tokio::sync::Semaphore;
 
 use crate::fixtures::{audit_record, unique};
 
@@ -23,13 +25,18 @@ async fn verified(ports: &Ports) -> Verification {
         .expect("audit verification failed to read")
 }
 
-/// `count` appends at once, on `subjects` subjects (round robin): every one succeeds, no two share a slot, and
+/// Appends in flight at once: as many as a test server accepts connections for (moto serves one request at a
+/// time and refuses connections beyond its listen backlog), far more than one partition can take in turn.
+const IN_FLIGHT: usize = 64;
+
+/// `count` appends at once (`IN_FLIGHT` at a time), on `subjects` subjects (round robin): every one succeeds, no two share a slot, and
 /// the trail verifies with exactly `count` more entries.
 async fn concurrent_appends(ports: &Ports, count: usize, subjects: usize) {
     let before = verified(ports).await;
     assert!(before.ok, "{before:?}");
     let prefix = unique("audit");
     let now = ports.clock.now();
+    let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     let started = Instant::now();
     let appends: Vec<_> = (0..count)
         .map(|i| {
@@ -37,7 +44,11 @@ async fn concurrent_appends(ports: &Ports, count: usize, subjects: usize) {
                 ports.audit.clone(),
                 audit_record(&format!("{prefix}-{}", i % subjects), now),
             );
-            tokio::spawn(async move { log.append(record).await })
+            let in_flight = in_flight.clone();
+            tokio::spawn(async move {
+                let _permit = in_flight.acquire_owned().await;
+                log.append(record).await
+            })
         })
         .collect();
     let mut slots = BTreeSet::new();
@@ -96,12 +107,7 @@ pub async fn audit_concurrent_appends_on_one_subject_all_succeed(ports: &Ports) 
 async fn assert_broken(ports: &Ports, chain: &str, seq: u64, reason: BrokenReason, what: &str) {
     let v = verified(ports).await;
     assert_eq!(
-        (
-            v.ok,
-            v.broken_chain.as_deref(),
-            v.first_broken,
-            v.reason
-        ),
+        (v.ok, v.broken_chain.as_deref(), v.first_broken, v.reason),
         (false, Some(chain), Some(seq), Some(reason)),
         "{what} must be found: {v:?}"
     );
@@ -149,7 +155,14 @@ pub async fn audit_tampering_is_found_in_every_shard(ports: &Ports, store: &dyn 
         store.overwrite(middle).await;
 
         store.delete(chain, middle.seq).await;
-        assert_broken(ports, chain, middle.seq, BrokenReason::Sequence, "a deletion").await;
+        assert_broken(
+            ports,
+            chain,
+            middle.seq,
+            BrokenReason::Sequence,
+            "a deletion",
+        )
+        .await;
         store.overwrite(middle).await;
 
         let (mut swapped_a, mut swapped_b) = (last.clone(), middle.clone());
@@ -184,11 +197,25 @@ pub async fn audit_tampering_is_found_in_every_shard(ports: &Ports, store: &dyn 
         record.actor = "attacker".into();
         let rehashed = AuditEntry::next(chain, record, Some((entries[1].seq, &entries[1].hash)));
         store.overwrite(&rehashed).await;
-        assert_broken(ports, chain, last.seq, BrokenReason::Anchor, "a re-hashed tail").await;
+        assert_broken(
+            ports,
+            chain,
+            last.seq,
+            BrokenReason::Anchor,
+            "a re-hashed tail",
+        )
+        .await;
         store.overwrite(last).await;
 
         store.delete(chain, last.seq).await;
-        assert_broken(ports, chain, last.seq, BrokenReason::Anchor, "a truncated tail").await;
+        assert_broken(
+            ports,
+            chain,
+            last.seq,
+            BrokenReason::Anchor,
+            "a truncated tail",
+        )
+        .await;
         store.overwrite(last).await;
         assert!(verified(ports).await.ok, "restored, the trail verifies");
     }

@@ -211,8 +211,9 @@ mod tests {
 
     #[test]
     fn subjects_spread_over_every_shard_and_keep_their_home() {
-        let homes: std::collections::BTreeSet<String> =
-            (0..2_000).map(|i| home_shard(&format!("req-{i}"))).collect();
+        let homes: std::collections::BTreeSet<String> = (0..2_000)
+            .map(|i| home_shard(&format!("req-{i}")))
+            .collect();
         assert_eq!(homes.len(), SHARDS as usize);
         assert_eq!(home_shard("req-7"), home_shard("req-7"));
         assert_eq!(record_chains().count(), SHARDS as usize + 1);

@@ -25,7 +25,9 @@ impl MemoryAudit {
     fn append_to(&self, chain: &str, record: AuditRecord) -> AuditEntry {
         self.0.with(|chains| {
             let entries = chains.entry(chain.to_string()).or_default();
-            let last = entries.last_key_value().map(|(_, e)| (e.seq, e.hash.as_str()));
+            let last = entries
+                .last_key_value()
+                .map(|(_, e)| (e.seq, e.hash.as_str()));
             let entry = AuditEntry::next(chain, record, last);
             entries.insert(entry.seq, entry.clone());
             entry

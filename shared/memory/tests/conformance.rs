@@ -52,6 +52,9 @@ async fn audit_tampering_is_found_in_every_shard() {
         Arc::new(ManualClock::new(start)),
         Arc::new(ScriptedConnectors::default()),
     );
-    provisio_conformance::audit_tampering_is_found_in_every_shard(&ports, &Backdoor(stores.audit.clone()))
-        .await;
+    provisio_conformance::audit_tampering_is_found_in_every_shard(
+        &ports,
+        &Backdoor(stores.audit.clone()),
+    )
+    .await;
 }

@@ -1,5 +1,7 @@
 use async_trait::async_trait;
-use provisio_core::audit::{ANCHOR_CHAIN, AuditEntry, AuditRecord, SHARDS, home_shard, shard_chain};
+use provisio_core::audit::{
+    ANCHOR_CHAIN, AuditEntry, AuditRecord, SHARDS, home_shard, shard_chain,
+};
 use provisio_core::ports::AuditLog;
 use provisio_core::{Error, Result};
 
