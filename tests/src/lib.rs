@@ -150,17 +150,30 @@ impl Stack {
     }
 
     /// `method path` as `employee` with an optional JSON body.
-    /// Rewrites the actor of audit entry `seq` behind the API's back, as someone with write access to the
-    /// store could: in memory through the store handle, on DynamoDB by editing the item in the table.
-    pub async fn tamper_audit_actor(&self, seq: u64, actor: &str) {
+    /// Rewrites the actor of the `nth` (from 0) audit entry about `subject` behind the API's back, as someone
+    /// with write access to the store could: in memory through the store handle, on DynamoDB by editing the
+    /// item in the table. Returns the chain and sequence number of the entry.
+    pub async fn tamper_audit_actor(
+        &self,
+        subject: &str,
+        nth: usize,
+        actor: &str,
+    ) -> (String, u64) {
         match &self.store {
-            Store::Memory(stores) => stores.audit.tamper(|entries| {
-                let entry = entries
-                    .iter_mut()
-                    .find(|e| e.seq == seq)
-                    .expect("audit entry");
-                entry.record.actor = actor.into();
-            }),
+            Store::Memory(stores) => {
+                let mut found = None;
+                stores.audit.tamper(|chains| {
+                    let entry = chains
+                        .values_mut()
+                        .flat_map(|chain| chain.values_mut())
+                        .filter(|e| e.record.subject == subject)
+                        .nth(nth)
+                        .expect("audit entry");
+                    entry.record.actor = actor.into();
+                    found = Some((entry.chain.clone(), entry.seq));
+                });
+                found.expect("audit entry")
+            }
             Store::DynamoDb {
                 endpoint,
                 table_prefix,
@@ -174,19 +187,36 @@ impl Stack {
                     .send()
                     .await
                     .expect("scan audit");
-                let mut item = items
+                let entry_of = |item: &std::collections::HashMap<
+                    String,
+                    aws_sdk_dynamodb::types::AttributeValue,
+                >| {
+                    serde_json::from_str::<Value>(item["entry"].as_s().expect("entry"))
+                        .expect("entry JSON")
+                };
+                let mut ours: Vec<_> = items
                     .items()
                     .iter()
-                    .find(|i| i.get("seq").and_then(|v| v.as_n().ok()) == Some(&seq.to_string()))
+                    .filter(|i| entry_of(i)["subject"] == subject)
                     .cloned()
-                    .expect("audit entry");
-                let mut entry: Value =
-                    serde_json::from_str(item["entry"].as_s().expect("entry")).expect("entry JSON");
+                    .collect();
+                let key = |i: &std::collections::HashMap<
+                    String,
+                    aws_sdk_dynamodb::types::AttributeValue,
+                >| {
+                    let chain = i["chain"].as_s().expect("chain").clone();
+                    let seq: u64 = i["seq"].as_n().expect("seq").parse().expect("seq number");
+                    (chain, seq)
+                };
+                ours.sort_by_key(key);
+                let mut item = ours.get(nth).cloned().expect("audit entry");
+                let mut entry = entry_of(&item);
                 entry["actor"] = json!(actor);
                 item.insert(
                     "entry".into(),
                     aws_sdk_dynamodb::types::AttributeValue::S(entry.to_string()),
                 );
+                let at = key(&item);
                 client
                     .put_item()
                     .table_name(&table)
@@ -194,6 +224,7 @@ impl Stack {
                     .send()
                     .await
                     .expect("rewrite audit item");
+                at
             }
         }
     }

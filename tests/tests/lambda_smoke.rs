@@ -528,8 +528,10 @@ async fn every_function_binary_answers_its_fixtures_on_the_dynamodb_backend() {
         (0, 0),
         "every seat went back"
     );
-    let entries = aws.ports.audit.entries().await.unwrap();
-    assert!(provisio_core::audit::verify(&entries).ok);
+    let verification = provisio_core::audit::verify(aws.ports.audit.as_ref())
+        .await
+        .unwrap();
+    assert!(verification.ok, "{verification:?}");
 
     // HR: the webhook refuses what is not signed with its secret and queues a freshly signed event in the FIFO
     // queue, grouped by employee and deduplicated by event id; hr-sync applies what SQS delivers.

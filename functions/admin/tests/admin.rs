@@ -152,12 +152,20 @@ async fn the_auditor_verifies_the_chain_and_sees_tampering() {
     assert_eq!(body["checked"], 2);
     assert!(body.get("firstBroken").is_none());
 
-    demo.stores.audit.tamper(|entries| {
-        entries[0].record.actor = "E013".into();
+    let mut tampered = None;
+    demo.stores.audit.tamper(|chains| {
+        let first = chains
+            .values_mut()
+            .find_map(|chain| chain.get_mut(&1))
+            .expect("an entry");
+        first.record.actor = "E013".into();
+        tampered = Some(first.chain.clone());
     });
     let body = call(&demo, "audit-verify").await.body_json();
     assert_eq!(body["ok"], false);
     assert_eq!(body["firstBroken"], 1);
+    assert_eq!(body["brokenChain"], tampered.expect("tampered chain"));
+    assert_eq!(body["reason"], "content");
 }
 
 #[tokio::test]

@@ -19,7 +19,10 @@ mod reviews;
 
 use provisio_core::ports::Ports;
 
-pub use audit::audit_concurrent_appends_chain_without_gaps;
+pub use audit::{
+    AuditBackdoor, audit_concurrent_appends_chain_without_gaps,
+    audit_concurrent_appends_on_one_subject_all_succeed, audit_tampering_is_found_in_every_shard,
+};
 pub use catalog::{
     catalog_put_creates_the_next_version, identities_delegators_of, identities_paginate_in_order,
 };
@@ -90,6 +93,7 @@ pub async fn run_all(ports: &Ports) {
     idempotency_expired_in_progress_is_reacquirable(ports).await;
     idempotency_abandon_allows_a_new_claim(ports).await;
     audit_concurrent_appends_chain_without_gaps(ports).await;
+    audit_concurrent_appends_on_one_subject_all_succeed(ports).await;
 }
 
 /// One `#[tokio::test]` per check, each on the ports `$ports().await` builds (an empty store per test). Also a
@@ -130,6 +134,7 @@ macro_rules! suite {
             idempotency_expired_in_progress_is_reacquirable,
             idempotency_abandon_allows_a_new_claim,
             audit_concurrent_appends_chain_without_gaps,
+            audit_concurrent_appends_on_one_subject_all_succeed,
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

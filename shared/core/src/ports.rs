@@ -155,10 +155,36 @@ pub trait ReviewStore: Send + Sync {
 
 #[async_trait]
 pub trait AuditLog: Send + Sync {
-    /// Appends at the end of the chain, safe under concurrent appenders.
+    /// Appends `record` at the end of one record chain: its subject's home shard, or another shard when a
+    /// concurrent appender holds the home shard's next slot (see [`crate::audit`]). Safe under concurrent
+    /// appenders; no gap and no fork in any chain.
     async fn append(&self, record: AuditRecord) -> Result<AuditEntry>;
-    /// The whole chain in sequence order.
-    async fn entries(&self) -> Result<Vec<AuditEntry>>;
+    /// Appends an anchor record at the end of the anchor chain ([`crate::audit::anchor`] builds it).
+    async fn append_anchor(&self, record: AuditRecord) -> Result<AuditEntry>;
+    /// The newest entry of `chain`.
+    async fn head(&self, chain: &str) -> Result<Option<AuditEntry>>;
+    /// The entries of `chain` with `seq > after`, in sequence order: `limit` of them, fewer only at the end of
+    /// the chain.
+    async fn page(&self, chain: &str, after: u64, limit: usize) -> Result<Vec<AuditEntry>>;
+
+    /// Every record entry (anchors left out), chain by chain, each chain in sequence order. It holds the
+    /// whole trail in memory: for tests and offline tools, never a request path (verification pages).
+    async fn entries(&self) -> Result<Vec<AuditEntry>> {
+        let mut all = Vec::new();
+        for chain in crate::audit::record_chains() {
+            let mut after = 0;
+            loop {
+                let page = self.page(&chain, after, crate::audit::VERIFY_PAGE).await?;
+                let full = page.len() >= crate::audit::VERIFY_PAGE;
+                after = page.last().map_or(after, |e| e.seq);
+                all.extend(page);
+                if !full {
+                    break;
+                }
+            }
+        }
+        Ok(all)
+    }
 }
 
 /// A response remembered for an idempotency key.

@@ -26,7 +26,7 @@ use provisio_core::ports::{Clock, Connectors, EventBus, Ports, Workflow};
 
 pub use approvals::MemoryApprovals;
 pub use assignments::MemoryAssignments;
-pub use audit::MemoryAudit;
+pub use audit::{AuditChains, MemoryAudit};
 pub use catalog::MemoryCatalog;
 pub use clock::ManualClock;
 pub use connectors::{ConnectorFailure, Revocation, ScriptedConnectors};

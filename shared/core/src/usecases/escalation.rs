@@ -4,7 +4,7 @@
 //! failed with `Provisio.Expired`, which releases the seat and ends the request EXPIRED.
 //!
 //! Each step is recorded on the task before the next sweep looks again, and only tasks with a step due are read,
-//! so the sweep is cheap and safe to re-run.
+//! so the sweep is cheap and safe to re-run. Each run also anchors the audit chains.
 
 use serde::Serialize;
 use serde_json::json;
@@ -23,7 +23,10 @@ pub struct SweepReport {
     pub escalated: u32,
     pub expired: u32,
     /// Tasks whose step failed this time (the sweep then fails as a whole); the next sweep tries them again.
+    /// An audit anchor that could not be written counts as one.
     pub failed: u32,
+    /// Whether this run anchored the audit chains (not when nothing was appended since the last anchor).
+    pub anchored: bool,
 }
 
 pub async fn sweep(p: &Ports) -> Result<SweepReport> {
@@ -46,6 +49,14 @@ pub async fn sweep(p: &Ports) -> Result<SweepReport> {
                 tracing::warn!(approval = %id, error = %e, "escalation step failed");
                 report.failed += 1;
             }
+        }
+    }
+    // The audit trail's anchor rides on this 15-minute schedule (see crate::audit).
+    match crate::audit::anchor(p.audit.as_ref(), now).await {
+        Ok(anchor) => report.anchored = anchor.is_some(),
+        Err(e) => {
+            tracing::warn!(error = %e, "audit anchor failed");
+            report.failed += 1;
         }
     }
     let failed = report.failed;
