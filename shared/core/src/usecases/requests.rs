@@ -50,7 +50,7 @@ pub async fn submit(p: &Ports, caller: &Caller, input: SubmitInput) -> Result<Re
     if input
         .justification
         .as_ref()
-        .is_some_and(|j| j.len() > MAX_JUSTIFICATION)
+        .is_some_and(|j| j.chars().count() > MAX_JUSTIFICATION)
     {
         field_errors.push(FieldError::new(
             "justification",
@@ -149,6 +149,12 @@ async fn create(p: &Ports, d: Draft<'_>) -> Result<Request> {
     }
     let duration_hours = match (d.duration_hours, d.item.max_duration_hours) {
         (Some(0), _) => return Err(Error::validation("durationHours", "must be at least 1")),
+        (Some(h), _) if h > time::MAX_DURATION_HOURS => {
+            return Err(Error::validation(
+                "durationHours",
+                format!("at most {} hours", time::MAX_DURATION_HOURS),
+            ));
+        }
         (Some(h), Some(max)) if h > max => {
             return Err(Error::validation(
                 "durationHours",
@@ -156,7 +162,8 @@ async fn create(p: &Ports, d: Draft<'_>) -> Result<Request> {
             ));
         }
         (Some(h), _) => Some(h),
-        (None, max) => max,
+        // An item stored before the bound existed may allow more: its default stays within the bound.
+        (None, max) => max.map(|m| m.min(time::MAX_DURATION_HOURS)),
     };
     let on_behalf = d.actor.employee_id != d.beneficiary.employee_id;
     let facts = request_facts(justification.as_deref(), duration_hours, on_behalf);
