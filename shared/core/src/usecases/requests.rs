@@ -171,23 +171,6 @@ async fn create(p: &Ports, d: Draft<'_>) -> Result<Request> {
     if !reasons.is_empty() {
         return Err(Error::NotEligible(reasons));
     }
-    let open = p
-        .requests
-        .list_for(&d.beneficiary.employee_id)
-        .await?
-        .into_iter()
-        .find(|r| {
-            r.item_id == d.item.item_id
-                && r.beneficiary_id == d.beneficiary.employee_id
-                && !r.status.is_terminal()
-        });
-    if let Some(open) = open {
-        return Err(Error::Conflict(format!(
-            "request {} for this item is still open",
-            open.request_id
-        )));
-    }
-
     let now = p.clock.now();
     let req = Request::submitted(
         NewRequest {
@@ -204,6 +187,8 @@ async fn create(p: &Ports, d: Draft<'_>) -> Result<Request> {
         },
         now,
     );
+    // The store refuses a second open request for this beneficiary and item atomically (`Conflict` naming the
+    // open one): a read-then-write check here would let parallel submits all through.
     p.requests.create(&req).await?;
     // Once stored, the request must either run or end: a failure before the execution starts closes it as
     // FAILED, so it never sits open (and blocks a retry) with nothing driving it.
