@@ -59,14 +59,21 @@ async fn a_duration_beyond_the_bound_is_a_400_and_wedges_no_seat() {
     let expires = chrono::DateTime::parse_from_rfc3339(expires).expect("RFC 3339 expiry");
     let granted = holding["grantedAt"].as_str().expect("grantedAt");
     let granted = chrono::DateTime::parse_from_rfc3339(granted).expect("RFC 3339 grant");
-    assert_eq!((expires - granted).num_hours(), MAX_HOURS as i64, "{expires}");
+    assert_eq!(
+        (expires - granted).num_hours(),
+        MAX_HOURS as i64,
+        "{expires}"
+    );
 
     // Extending by more than the bound is refused the same way.
     let extend = s
         .call(
             "E013",
             "POST",
-            &format!("/assignments/{}/extend", holding["assignmentId"].as_str().unwrap()),
+            &format!(
+                "/assignments/{}/extend",
+                holding["assignmentId"].as_str().unwrap()
+            ),
             Some(json!({"durationHours": u32::MAX})),
         )
         .await;
@@ -129,7 +136,11 @@ async fn parallel_submits_of_one_item_open_exactly_one_request() {
             _ => refused.push(r),
         }
     }
-    assert_eq!(accepted.len(), 1, "exactly one submit opens a request: {accepted:?}");
+    assert_eq!(
+        accepted.len(),
+        1,
+        "exactly one submit opens a request: {accepted:?}"
+    );
     let open = &accepted[0];
     for r in &refused {
         assert_problem(r, 409);
@@ -168,11 +179,8 @@ async fn justification_length_counts_characters_not_bytes() {
         .await;
     // 1,500 Cyrillic characters are 3,000 bytes of UTF-8, within the 2,000-character limit.
     let long = "д".repeat(1_500);
-    s.submit(
-        "E013",
-        json!({"itemId": "cyrillic", "justification": long}),
-    )
-    .await;
+    s.submit("E013", json!({"itemId": "cyrillic", "justification": long}))
+        .await;
     let too_long = s
         .call(
             "E022",

@@ -23,7 +23,11 @@ async fn end(ports: &Ports, request_id: &str, status: RequestStatus) {
         .expect("request get failed")
         .expect("request stored");
     r.transition(status, "provisio", "ended", ports.clock.now());
-    ports.requests.save(&mut r).await.expect("request save failed");
+    ports
+        .requests
+        .save(&mut r)
+        .await
+        .expect("request save failed");
 }
 
 fn assert_still_open(result: provisio_core::Result<()>, open_id: &str, what: &str) {
@@ -67,7 +71,12 @@ pub async fn requests_one_open_per_beneficiary_and_item(ports: &Ports) {
             .expect("another item or another beneficiary is a key of its own");
     }
     let mut history = open(&me, &item, ports);
-    history.transition(RequestStatus::Rejected, "provisio", "ended", ports.clock.now());
+    history.transition(
+        RequestStatus::Rejected,
+        "provisio",
+        "ended",
+        ports.clock.now(),
+    );
     ports
         .requests
         .create(&history)

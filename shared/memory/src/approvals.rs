@@ -26,7 +26,11 @@ impl Indexed for ApprovalTask {
             .collect();
         deciders.sort_unstable();
         deciders.dedup();
-        keys.extend(deciders.into_iter().map(|e| ApprovalKey::DecidedBy(e.into())));
+        keys.extend(
+            deciders
+                .into_iter()
+                .map(|e| ApprovalKey::DecidedBy(e.into())),
+        );
         if self.status == ApprovalStatus::Pending {
             keys.extend(self.approvers.iter().cloned().map(ApprovalKey::Pending));
         }
@@ -82,10 +86,9 @@ impl ApprovalStore for MemoryApprovals {
     }
 
     async fn needing_escalation(&self, now: Timestamp) -> Result<Vec<ApprovalTask>> {
-        Ok(self
-            .0
-            .find_from(&ApprovalKey::Escalation(Timestamp::MIN_UTC), |k| {
-                matches!(k, ApprovalKey::Escalation(at) if *at <= now)
-            }))
+        Ok(self.0.find_from(
+            &ApprovalKey::Escalation(Timestamp::MIN_UTC),
+            |k| matches!(k, ApprovalKey::Escalation(at) if *at <= now),
+        ))
     }
 }

@@ -26,7 +26,10 @@ impl Indexed for Assignment {
         if self.status == AssignmentStatus::Active {
             keys.extend(self.ends_at().map(AssignmentKey::Ending));
             keys.push(AssignmentKey::ActiveItem(self.item_id.clone()));
-            keys.push(AssignmentKey::IdleItem(self.item_id.clone(), self.last_use()));
+            keys.push(AssignmentKey::IdleItem(
+                self.item_id.clone(),
+                self.last_use(),
+            ));
             keys.push(AssignmentKey::Granted(self.granted_at));
         } else {
             keys.extend(self.ended_at.map(AssignmentKey::Ended));
@@ -53,11 +56,10 @@ impl AssignmentStore for MemoryAssignments {
     }
 
     async fn ending_by(&self, now: Timestamp) -> Result<Vec<Assignment>> {
-        Ok(self
-            .0
-            .find_from(&AssignmentKey::Ending(Timestamp::MIN_UTC), |k| {
-                matches!(k, AssignmentKey::Ending(at) if *at <= now)
-            }))
+        Ok(self.0.find_from(
+            &AssignmentKey::Ending(Timestamp::MIN_UTC),
+            |k| matches!(k, AssignmentKey::Ending(at) if *at <= now),
+        ))
     }
 
     async fn active_of_item(&self, item_id: &str) -> Result<Vec<Assignment>> {
@@ -66,22 +68,20 @@ impl AssignmentStore for MemoryAssignments {
 
     async fn idle_of_item(&self, item_id: &str, cutoff: Timestamp) -> Result<Vec<Assignment>> {
         let first = AssignmentKey::IdleItem(item_id.into(), Timestamp::MIN_UTC);
-        Ok(self.0.find_from(&first, |k| {
-            matches!(k, AssignmentKey::IdleItem(i, at) if i == item_id && *at <= cutoff)
-        }))
+        Ok(self.0.find_from(
+            &first,
+            |k| matches!(k, AssignmentKey::IdleItem(i, at) if i == item_id && *at <= cutoff),
+        ))
     }
 
     async fn held_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Assignment>> {
-        let active = self
-            .0
-            .find_from(&AssignmentKey::Granted(Timestamp::MIN_UTC), |k| {
-                matches!(k, AssignmentKey::Granted(at) if *at < to)
-            });
-        let ended = self
-            .0
-            .find_from(&AssignmentKey::Ended(from), |k| {
-                matches!(k, AssignmentKey::Ended(_))
-            });
+        let active = self.0.find_from(
+            &AssignmentKey::Granted(Timestamp::MIN_UTC),
+            |k| matches!(k, AssignmentKey::Granted(at) if *at < to),
+        );
+        let ended = self.0.find_from(&AssignmentKey::Ended(from), |k| {
+            matches!(k, AssignmentKey::Ended(_))
+        });
         let by_id: BTreeMap<String, Assignment> = active
             .into_iter()
             .chain(ended)

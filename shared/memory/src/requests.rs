@@ -62,16 +62,16 @@ impl RequestStore for MemoryRequests {
 
     async fn list_for(&self, employee_id: &str) -> Result<Vec<Request>> {
         let first = RequestKey::Party(employee_id.to_owned(), Reverse(Timestamp::MAX_UTC));
-        Ok(self
-            .0
-            .find_from(&first, |k| matches!(k, RequestKey::Party(e, _) if e == employee_id)))
+        Ok(self.0.find_from(
+            &first,
+            |k| matches!(k, RequestKey::Party(e, _) if e == employee_id),
+        ))
     }
 
     async fn created_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Request>> {
-        Ok(self
-            .0
-            .find_from(&RequestKey::Created(from), |k| {
-                matches!(k, RequestKey::Created(at) if *at < to)
-            }))
+        Ok(self.0.find_from(
+            &RequestKey::Created(from),
+            |k| matches!(k, RequestKey::Created(at) if *at < to),
+        ))
     }
 }

@@ -57,7 +57,10 @@ impl<T: Indexed> Records<T> {
     /// The records under index keys from `from` on while `keep` accepts the key, in (key, id) order.
     fn walk(&self, from: &T::Key, keep: impl Fn(&T::Key) -> bool) -> Vec<T> {
         self.index
-            .range((Bound::Included((from.clone(), String::new())), Bound::Unbounded))
+            .range((
+                Bound::Included((from.clone(), String::new())),
+                Bound::Unbounded,
+            ))
             .take_while(|(key, _)| keep(key))
             .filter_map(|(_, id)| self.by_id.get(id).cloned())
             .collect()
@@ -153,7 +156,13 @@ impl<T: Indexed> VersionedMap<T> {
 
     /// The records `keep` accepts, in id order: a scan, for stores without an index.
     pub(crate) fn select(&self, keep: impl Fn(&T) -> bool) -> Vec<T> {
-        self.0
-            .with(|records| records.by_id.values().filter(|r| keep(r)).cloned().collect())
+        self.0.with(|records| {
+            records
+                .by_id
+                .values()
+                .filter(|r| keep(r))
+                .cloned()
+                .collect()
+        })
     }
 }

@@ -68,7 +68,11 @@ async fn one_request(stores: &MemoryStores, i: usize, people: usize, at: DateTim
     stores.requests.list_for(&who).await.expect("list_for");
     let mut approval = task(&req, at);
     stores.approvals.create(&approval).await.expect("task");
-    stores.approvals.pending_for(&manager(&who)).await.expect("pending_for");
+    stores
+        .approvals
+        .pending_for(&manager(&who))
+        .await
+        .expect("pending_for");
     approval.status = ApprovalStatus::Approved;
     stores.approvals.save(&mut approval).await.expect("decide");
     let mut holding = Assignment::new(&who, &req.item_id, at);
@@ -79,7 +83,11 @@ async fn one_request(stores: &MemoryStores, i: usize, people: usize, at: DateTim
         expires_at: None,
     });
     stores.assignments.save(&mut holding).await.expect("grant");
-    stores.assignments.list_by_holder(&who).await.expect("list_by_holder");
+    stores
+        .assignments
+        .list_by_holder(&who)
+        .await
+        .expect("list_by_holder");
     req.transition(RequestStatus::Fulfilled, "provisio", "fulfilled", at);
     stores.requests.save(&mut req).await.expect("close");
 }

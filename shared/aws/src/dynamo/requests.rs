@@ -71,7 +71,9 @@ impl DynamoRequests {
                 .expression_attribute_names("#open", OPEN_REQUEST)
                 .expression_attribute_values(":holder", s(id)),
         };
-        Ok(TransactWriteItem::builder().put(built(put.build())?).build())
+        Ok(TransactWriteItem::builder()
+            .put(built(put.build())?)
+            .build())
     }
 
     /// The request holding open-request key `open_key`, if any.

@@ -46,7 +46,12 @@ mod tests {
         assert!(hours(i64::MAX, "grace").is_err());
         assert!(days(i64::MAX, "grace").is_err());
         let start = chrono::DateTime::UNIX_EPOCH;
-        let end = plus(start, hours(MAX_DURATION_HOURS, "expiry").unwrap(), "expiry").unwrap();
+        let end = plus(
+            start,
+            hours(MAX_DURATION_HOURS, "expiry").unwrap(),
+            "expiry",
+        )
+        .unwrap();
         assert_eq!(end.to_rfc3339(), "1974-12-31T00:00:00+00:00");
     }
 }

@@ -47,7 +47,12 @@ where
     let now = p.clock.now();
     match p
         .idempotency
-        .claim(&key, fingerprint, now, time::plus(now, IN_PROGRESS, "idempotency claim")?)
+        .claim(
+            &key,
+            fingerprint,
+            now,
+            time::plus(now, IN_PROGRESS, "idempotency claim")?,
+        )
         .await?
     {
         Claim::Completed(response) => Ok(response),

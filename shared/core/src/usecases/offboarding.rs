@@ -311,7 +311,11 @@ pub async fn request_device_return(p: &Ports, a: &Assignment) -> Result<bool> {
                 .complete(
                     &key,
                     response,
-                    time::plus(p.clock.now(), DEVICE_RETURN_RETENTION, "device return retention")?,
+                    time::plus(
+                        p.clock.now(),
+                        DEVICE_RETURN_RETENTION,
+                        "device return retention",
+                    )?,
                 )
                 .await?;
             Ok(true)

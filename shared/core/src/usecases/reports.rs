@@ -311,7 +311,9 @@ fn days_held(holding: &Assignment, month: &Month, now: Timestamp) -> i64 {
     let last_held = match (holding.status, holding.ended_at) {
         (AssignmentStatus::Active, _) => now,
         // Access ends at `ended_at`: a holding ended at midnight was last held the day before.
-        (_, Some(end)) => end.checked_sub_signed(Duration::nanoseconds(1)).unwrap_or(end),
+        (_, Some(end)) => end
+            .checked_sub_signed(Duration::nanoseconds(1))
+            .unwrap_or(end),
         (_, None) => return 0,
     };
     let first = holding.granted_at.max(month.start()).date_naive();
