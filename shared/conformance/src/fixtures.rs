@@ -69,7 +69,8 @@ pub(crate) fn request(
 ) -> Request {
     Request {
         request_id: request_id.into(),
-        item_id: "slack".into(),
+        // An item of its own, so open fixture requests never hold one another's open-request key.
+        item_id: format!("item-{request_id}"),
         item_version: 1,
         requester_id: requester_id.into(),
         beneficiary_id: beneficiary_id.into(),

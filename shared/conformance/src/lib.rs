@@ -13,6 +13,7 @@ mod idempotency;
 mod identities;
 mod licenses;
 pub mod moto;
+mod open_requests;
 mod periods;
 mod records;
 mod reviews;
@@ -45,6 +46,10 @@ pub use licenses::{
     licenses_repeated_calls_are_noops, licenses_reserve_is_all_or_none,
     licenses_set_total_never_drops_below_assigned,
 };
+pub use open_requests::{
+    requests_concurrent_creates_for_one_key_have_one_winner,
+    requests_one_open_per_beneficiary_and_item,
+};
 pub use periods::{
     assignments_held_between_cover_the_period, requests_created_between_cover_the_period,
 };
@@ -69,6 +74,8 @@ pub async fn run_all(ports: &Ports) {
     identities_terminated_since_are_the_recent_leavers(ports).await;
     requests_are_optimistic(ports).await;
     requests_list_for_newest_first(ports).await;
+    requests_one_open_per_beneficiary_and_item(ports).await;
+    requests_concurrent_creates_for_one_key_have_one_winner(ports).await;
     requests_created_between_cover_the_period(ports).await;
     approvals_are_optimistic(ports).await;
     approvals_pending_for_excludes_decided(ports).await;
@@ -110,6 +117,8 @@ macro_rules! suite {
             identities_terminated_since_are_the_recent_leavers,
             requests_are_optimistic,
             requests_list_for_newest_first,
+            requests_one_open_per_beneficiary_and_item,
+            requests_concurrent_creates_for_one_key_have_one_winner,
             requests_created_between_cover_the_period,
             approvals_are_optimistic,
             approvals_pending_for_excludes_decided,

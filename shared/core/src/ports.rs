@@ -55,10 +55,14 @@ pub trait IdentityStore: Send + Sync {
 
 #[async_trait]
 pub trait RequestStore: Send + Sync {
-    /// Fails with `Conflict` if the id exists.
+    /// Stores a new request. An open one (status not terminal) also claims its open-request key
+    /// ([`Request::open_key`]: one beneficiary, one item) in the same atomic step, so of any number of
+    /// concurrent creates for one key exactly one succeeds. `Conflict` if the id exists, or if another request
+    /// holding the key is still open (the message names it); a key whose holder has ended is taken over.
     async fn create(&self, request: &Request) -> Result<()>;
     async fn get(&self, request_id: &str) -> Result<Option<Request>>;
-    /// Saves only if the stored version equals `request.version`, then bumps it; `Conflict` otherwise.
+    /// Saves only if the stored version equals `request.version`, then bumps it; `Conflict` otherwise. A save
+    /// that leaves the request terminal releases its open-request key (repeating it is harmless).
     async fn save(&self, request: &mut Request) -> Result<()>;
     /// Requests submitted by or for `employee_id`, newest first.
     async fn list_for(&self, employee_id: &str) -> Result<Vec<Request>>;

@@ -3,18 +3,54 @@ use provisio_core::Result;
 use provisio_core::model::{ApprovalStatus, ApprovalTask, Principal, Timestamp};
 use provisio_core::ports::ApprovalStore;
 
-use crate::versioned::VersionedMap;
+use crate::versioned::{Indexed, VersionedMap};
+
+/// The indexes of the DynamoDB table: pending tasks by approver, tasks by request, by deciding approver, and
+/// pending tasks by the time of their next escalation step.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum ApprovalKey {
+    Pending(Principal),
+    Request(String),
+    DecidedBy(String),
+    Escalation(Timestamp),
+}
+
+impl Indexed for ApprovalTask {
+    type Key = ApprovalKey;
+    fn index_keys(&self) -> Vec<ApprovalKey> {
+        let mut keys = vec![ApprovalKey::Request(self.request_id.clone())];
+        let mut deciders: Vec<&str> = self
+            .decisions
+            .iter()
+            .map(|d| d.approver_id.as_str())
+            .collect();
+        deciders.sort_unstable();
+        deciders.dedup();
+        keys.extend(
+            deciders
+                .into_iter()
+                .map(|e| ApprovalKey::DecidedBy(e.into())),
+        );
+        if self.status == ApprovalStatus::Pending {
+            keys.extend(self.approvers.iter().cloned().map(ApprovalKey::Pending));
+        }
+        keys.extend(
+            self.next_escalation()
+                .map(|(at, _)| ApprovalKey::Escalation(at)),
+        );
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+}
 
 #[derive(Default)]
 pub struct MemoryApprovals(VersionedMap<ApprovalTask>);
 
-impl MemoryApprovals {
-    /// The tasks `keep` accepts, oldest first.
-    fn select(&self, keep: impl Fn(&ApprovalTask) -> bool) -> Vec<ApprovalTask> {
-        let mut tasks = self.0.select(keep);
-        tasks.sort_by_key(|t| t.created_at);
-        tasks
-    }
+/// Oldest first; same-instant tasks in id order.
+fn oldest_first(mut tasks: Vec<ApprovalTask>) -> Vec<ApprovalTask> {
+    tasks.sort_by_key(|t| t.created_at);
+    tasks
 }
 
 #[async_trait]
@@ -32,28 +68,27 @@ impl ApprovalStore for MemoryApprovals {
     }
 
     async fn pending_for(&self, principal: &Principal) -> Result<Vec<ApprovalTask>> {
-        Ok(self.select(|t| t.status == ApprovalStatus::Pending && t.approvers.contains(principal)))
+        Ok(oldest_first(
+            self.0.find(&ApprovalKey::Pending(principal.clone())),
+        ))
     }
 
     async fn for_request(&self, request_id: &str) -> Result<Vec<ApprovalTask>> {
-        let mut tasks = self.select(|t| t.request_id == request_id);
+        let mut tasks = oldest_first(self.0.find(&ApprovalKey::Request(request_id.into())));
         tasks.sort_by_key(|t| t.stage_index);
         Ok(tasks)
     }
 
     async fn decided_by(&self, employee_id: &str) -> Result<Vec<ApprovalTask>> {
-        Ok(self.select(|t| t.decisions.iter().any(|d| d.approver_id == employee_id)))
+        Ok(oldest_first(
+            self.0.find(&ApprovalKey::DecidedBy(employee_id.into())),
+        ))
     }
 
     async fn needing_escalation(&self, now: Timestamp) -> Result<Vec<ApprovalTask>> {
-        let mut due: Vec<(Timestamp, ApprovalTask)> = self
-            .0
-            .select(|_| true)
-            .into_iter()
-            .filter_map(|t| t.next_escalation().map(|(at, _)| (at, t)))
-            .filter(|(at, _)| *at <= now)
-            .collect();
-        due.sort_by_key(|(at, _)| *at);
-        Ok(due.into_iter().map(|(_, t)| t).collect())
+        Ok(self.0.find_from(
+            &ApprovalKey::Escalation(Timestamp::MIN_UTC),
+            |k| matches!(k, ApprovalKey::Escalation(at) if *at <= now),
+        ))
     }
 }

@@ -70,7 +70,10 @@ impl ApprovalTask {
         let step = if self.reminded_at.is_none() {
             Some((self.due_at, Escalation::Remind))
         } else if self.escalated_at.is_none() {
-            Some((self.due_at + sla, Escalation::Escalate))
+            // A step beyond the representable time never comes; the expiry (if any) still does.
+            self.due_at
+                .checked_add_signed(sla)
+                .map(|at| (at, Escalation::Escalate))
         } else {
             None
         };

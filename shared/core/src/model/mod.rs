@@ -12,6 +12,7 @@ mod license;
 mod request;
 mod review;
 mod scim;
+pub mod time;
 
 pub use approval::*;
 pub use assignment::*;

@@ -192,6 +192,20 @@ impl Request {
         });
     }
 
+    /// The key "one open request per beneficiary and item" is enforced on ([`crate::ports::RequestStore`]).
+    /// Ids are JSON-quoted, so no pair of ids can spell another pair's key.
+    pub fn open_key(&self) -> String {
+        format!(
+            "open#{}",
+            serde_json::json!([self.beneficiary_id, self.item_id])
+        )
+    }
+
+    /// Why a second open request for one beneficiary and item is refused, naming the open one.
+    pub fn still_open(open_request_id: &str) -> String {
+        format!("request {open_request_id} for this item is still open")
+    }
+
     /// Everyone who may not approve this request: the requester and the beneficiary.
     pub fn parties(&self) -> [&str; 2] {
         [&self.requester_id, &self.beneficiary_id]

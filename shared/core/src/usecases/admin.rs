@@ -62,8 +62,13 @@ pub async fn put_item(
             }
         }
     }
-    if item.max_duration_hours == Some(0) {
-        errors.push(FieldError::new("maxDurationHours", "must be at least 1"));
+    match item.max_duration_hours {
+        Some(0) => errors.push(FieldError::new("maxDurationHours", "must be at least 1")),
+        Some(h) if h > time::MAX_DURATION_HOURS => errors.push(FieldError::new(
+            "maxDurationHours",
+            format!("at most {} hours", time::MAX_DURATION_HOURS),
+        )),
+        _ => {}
     }
     for (i, stage) in item.approval_policy.stages.iter().enumerate() {
         if stage.approvers.is_empty() {

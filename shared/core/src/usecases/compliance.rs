@@ -32,7 +32,7 @@ use super::fulfilment::Deprovision;
 use super::reviews::{self, ReviewSweep};
 use super::sweep_result;
 use crate::model::{
-    Assignment, AssignmentStatus, Finding, FindingKind, FindingStatus, Lifecycle, Timestamp,
+    Assignment, AssignmentStatus, Finding, FindingKind, FindingStatus, Lifecycle, Timestamp, time,
 };
 use crate::ports::Ports;
 use crate::{Error, Result};
@@ -168,7 +168,7 @@ async fn observations(
 /// scheduled revocation had its own notice (`RevocationScheduled`).
 async fn expiring(p: &Ports, now: Timestamp, settings: &ComplianceSettings) -> Result<Observed> {
     let mut observed = Observed::new();
-    let horizon = now + settings.expiry_notice;
+    let horizon = time::plus(now, settings.expiry_notice, "expiry notice horizon")?;
     for a in p.assignments.ending_by(horizon).await? {
         // The index keys on the earlier of expiry and revocation: a mover's holding is due here for its
         // revocation while its expiry may lie far beyond the window.
@@ -257,7 +257,7 @@ const ORPHAN_LOOKBACK_DAYS: i64 = 30;
 /// need a known beneficiary.
 async fn revoke_orphans(p: &Ports, now: Timestamp) -> Result<Observed> {
     let mut observed = Observed::new();
-    let since = now - Duration::days(ORPHAN_LOOKBACK_DAYS);
+    let since = time::minus(now, Duration::days(ORPHAN_LOOKBACK_DAYS), "orphan lookback")?;
     for leaver in p.identities.terminated_since(since).await? {
         let Some(left) = leaver
             .terminated_at()
@@ -297,7 +297,18 @@ async fn idle(p: &Ports, now: Timestamp, report: &mut ComplianceReport) -> Resul
         let Some(policy) = item.reclamation else {
             continue;
         };
-        let cutoff = now - Duration::days(policy.idle_days.into());
+        // Days out of range (an item stored before admin checks bounded them) fail this item, not the sweep.
+        let window = time::days(policy.idle_days, "reclamation.idleDays")
+            .and_then(|d| time::minus(now, d, "reclamation.idleDays"));
+        let grace = time::days(policy.grace_days, "reclamation.graceDays");
+        let (cutoff, grace) = match (window, grace) {
+            (Ok(cutoff), Ok(grace)) => (cutoff, grace),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(item = %item.item_id, error = %e, "reclamation policy out of range");
+                report.failed += 1;
+                continue;
+            }
+        };
         for a in p.assignments.idle_of_item(&item.item_id, cutoff).await? {
             let notice = p
                 .findings
@@ -310,7 +321,11 @@ async fn idle(p: &Ports, now: Timestamp, report: &mut ComplianceReport) -> Resul
                 .filter(|f| f.published)
                 .and_then(|f| f.opened_at)
                 .unwrap_or(now);
-            let revoke_at = noticed_at + Duration::days(policy.grace_days.into());
+            let Ok(revoke_at) = time::plus(noticed_at, grace, "reclamation.graceDays") else {
+                tracing::warn!(assignment = %a.assignment_id, "reclamation grace out of range");
+                report.failed += 1;
+                continue;
+            };
             // Never revoke before the holder could have heard of it.
             let told = notice.is_some_and(|f| f.published);
             if told && revoke_at <= now {

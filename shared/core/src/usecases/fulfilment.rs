@@ -1,7 +1,6 @@
 //! The steps of the fulfilment and deprovision state machines. Each is idempotent: Step Functions may deliver a
 //! task more than once, and Retry re-runs failed ones.
 
-use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -180,6 +179,18 @@ pub async fn provision(p: &Ports, request_id: &str) -> Result<Vec<String>> {
         other => return Err(Error::Conflict(format!("request is {other}, not approved"))),
     }
     let now = p.clock.now();
+    // A duration over the bound (a record stored before intake enforced it) fails the request for good: the
+    // state machine's Catch releases the seat and closes it as FAILED.
+    let expires_at = match req.duration_hours {
+        Some(h) if h > time::MAX_DURATION_HOURS => {
+            return Err(Error::validation(
+                "durationHours",
+                format!("at most {} hours", time::MAX_DURATION_HOURS),
+            ));
+        }
+        Some(h) => Some(time::plus(now, time::hours(h, "expiry")?, "expiry")?),
+        None => None,
+    };
     update_request(p, request_id, SYSTEM, "request.provisioning", |r| {
         check_not_cancelled(r)?;
         if r.status != RequestStatus::Provisioning {
@@ -189,9 +200,6 @@ pub async fn provision(p: &Ports, request_id: &str) -> Result<Vec<String>> {
     })
     .await?;
     let it = pinned_item(p, &req).await?;
-    let expires_at = req
-        .duration_hours
-        .map(|h| now + Duration::hours(i64::from(h)));
     let via_bundle = it.is_bundle().then(|| it.item_id.clone());
 
     let mut granted: Vec<(CatalogItem, Grant, Value)> = Vec::new();

@@ -4,6 +4,7 @@
 use chrono::Duration;
 use sha2::{Digest, Sha256};
 
+use crate::model::time;
 use crate::ports::{Claim, Ports, StoredResponse};
 use crate::{Error, Result};
 
@@ -46,7 +47,12 @@ where
     let now = p.clock.now();
     match p
         .idempotency
-        .claim(&key, fingerprint, now, now + IN_PROGRESS)
+        .claim(
+            &key,
+            fingerprint,
+            now,
+            time::plus(now, IN_PROGRESS, "idempotency claim")?,
+        )
         .await?
     {
         Claim::Completed(response) => Ok(response),
@@ -59,7 +65,11 @@ where
         Claim::Acquired => match op().await {
             Ok(response) => {
                 p.idempotency
-                    .complete(&key, response.clone(), p.clock.now() + RETENTION)
+                    .complete(
+                        &key,
+                        response.clone(),
+                        time::plus(p.clock.now(), RETENTION, "idempotency retention")?,
+                    )
                     .await?;
                 Ok(response)
             }

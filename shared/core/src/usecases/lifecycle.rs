@@ -272,7 +272,7 @@ async fn reevaluate_holdings(
         let scheduled = holding.revocation.as_ref().map(|r| r.reason.as_str());
         let detail = json!({"assignmentId": holding.assignment_id, "itemId": holding.item_id, "holderId": who.employee_id});
         if !fits && scheduled.is_none() {
-            let at = now + settings.mover_grace;
+            let at = time::plus(now, settings.mover_grace, "mover grace")?;
             holding.revocation = Some(Revocation {
                 at,
                 reason: NO_LONGER_ELIGIBLE.into(),

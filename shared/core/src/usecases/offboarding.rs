@@ -260,7 +260,12 @@ pub async fn request_device_return(p: &Ports, a: &Assignment) -> Result<bool> {
     let fingerprint = "device-return";
     match p
         .idempotency
-        .claim(&key, fingerprint, now, now + DEVICE_RETURN_IN_PROGRESS)
+        .claim(
+            &key,
+            fingerprint,
+            now,
+            time::plus(now, DEVICE_RETURN_IN_PROGRESS, "device return claim")?,
+        )
         .await?
     {
         Claim::Completed(_) => return Ok(false),
@@ -303,7 +308,15 @@ pub async fn request_device_return(p: &Ports, a: &Assignment) -> Result<bool> {
                 body: json!({"assignmentId": a.assignment_id}),
             };
             p.idempotency
-                .complete(&key, response, p.clock.now() + DEVICE_RETURN_RETENTION)
+                .complete(
+                    &key,
+                    response,
+                    time::plus(
+                        p.clock.now(),
+                        DEVICE_RETURN_RETENTION,
+                        "device return retention",
+                    )?,
+                )
                 .await?;
             Ok(true)
         }

@@ -311,12 +311,19 @@ fn days_held(holding: &Assignment, month: &Month, now: Timestamp) -> i64 {
     let last_held = match (holding.status, holding.ended_at) {
         (AssignmentStatus::Active, _) => now,
         // Access ends at `ended_at`: a holding ended at midnight was last held the day before.
-        (_, Some(end)) => end - Duration::nanoseconds(1),
+        (_, Some(end)) => end
+            .checked_sub_signed(Duration::nanoseconds(1))
+            .unwrap_or(end),
         (_, None) => return 0,
     };
     let first = holding.granted_at.max(month.start()).date_naive();
     let last = last_held
-        .min(month.end() - Duration::nanoseconds(1))
+        .min(
+            month
+                .end()
+                .checked_sub_signed(Duration::nanoseconds(1))
+                .unwrap_or(Timestamp::MAX_UTC),
+        )
         .date_naive();
     ((last - first).num_days() + 1).max(0)
 }

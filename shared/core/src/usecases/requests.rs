@@ -50,7 +50,7 @@ pub async fn submit(p: &Ports, caller: &Caller, input: SubmitInput) -> Result<Re
     if input
         .justification
         .as_ref()
-        .is_some_and(|j| j.len() > MAX_JUSTIFICATION)
+        .is_some_and(|j| j.chars().count() > MAX_JUSTIFICATION)
     {
         field_errors.push(FieldError::new(
             "justification",
@@ -149,6 +149,12 @@ async fn create(p: &Ports, d: Draft<'_>) -> Result<Request> {
     }
     let duration_hours = match (d.duration_hours, d.item.max_duration_hours) {
         (Some(0), _) => return Err(Error::validation("durationHours", "must be at least 1")),
+        (Some(h), _) if h > time::MAX_DURATION_HOURS => {
+            return Err(Error::validation(
+                "durationHours",
+                format!("at most {} hours", time::MAX_DURATION_HOURS),
+            ));
+        }
         (Some(h), Some(max)) if h > max => {
             return Err(Error::validation(
                 "durationHours",
@@ -156,7 +162,8 @@ async fn create(p: &Ports, d: Draft<'_>) -> Result<Request> {
             ));
         }
         (Some(h), _) => Some(h),
-        (None, max) => max,
+        // An item stored before the bound existed may allow more: its default stays within the bound.
+        (None, max) => max.map(|m| m.min(time::MAX_DURATION_HOURS)),
     };
     let on_behalf = d.actor.employee_id != d.beneficiary.employee_id;
     let facts = request_facts(justification.as_deref(), duration_hours, on_behalf);
@@ -164,23 +171,6 @@ async fn create(p: &Ports, d: Draft<'_>) -> Result<Request> {
     if !reasons.is_empty() {
         return Err(Error::NotEligible(reasons));
     }
-    let open = p
-        .requests
-        .list_for(&d.beneficiary.employee_id)
-        .await?
-        .into_iter()
-        .find(|r| {
-            r.item_id == d.item.item_id
-                && r.beneficiary_id == d.beneficiary.employee_id
-                && !r.status.is_terminal()
-        });
-    if let Some(open) = open {
-        return Err(Error::Conflict(format!(
-            "request {} for this item is still open",
-            open.request_id
-        )));
-    }
-
     let now = p.clock.now();
     let req = Request::submitted(
         NewRequest {
@@ -197,6 +187,8 @@ async fn create(p: &Ports, d: Draft<'_>) -> Result<Request> {
         },
         now,
     );
+    // The store refuses a second open request for this beneficiary and item atomically (`Conflict` naming the
+    // open one): a read-then-write check here would let parallel submits all through.
     p.requests.create(&req).await?;
     // Once stored, the request must either run or end: a failure before the execution starts closes it as
     // FAILED, so it never sits open (and blocks a retry) with nothing driving it.

@@ -110,7 +110,7 @@ async fn start(p: &Ports, campaign_id: &str, started_by: &str, days: u32) -> Res
                 campaign_id: campaign_id.to_string(),
                 started_at: now,
                 started_by: started_by.to_string(),
-                deadline: now + Duration::days(days.into()),
+                deadline: time::plus(now, Duration::days(days.into()), "deadlineDays")?,
                 status: CampaignStatus::Open,
                 skipped: 0,
                 closed_at: None,
@@ -130,7 +130,7 @@ async fn start(p: &Ports, campaign_id: &str, started_by: &str, days: u32) -> Res
     // Active holdings only, through the index on grants (never a scan).
     for a in p
         .assignments
-        .held_between(now, now + Duration::seconds(1))
+        .held_between(now, time::plus(now, Duration::seconds(1), "review start")?)
         .await?
     {
         if a.status != AssignmentStatus::Active {
@@ -401,7 +401,7 @@ async fn lapse(p: &Ports, mut task: ReviewTask, now: Timestamp) -> Result<bool> 
         if let Some(next) = first_acting(p, [manager, owner], &excluded, now).await? {
             let from = std::mem::replace(&mut task.reviewer_id, next);
             task.escalated_from = Some(from.clone());
-            task.due_at = now + Duration::days(ESCALATION_DAYS);
+            task.due_at = time::plus(now, Duration::days(ESCALATION_DAYS), "review escalation")?;
             // Optimistic: a decision that came first wins (Conflict, counted; the next run sees it decided).
             p.reviews.save(&mut task).await?;
             audit(

@@ -5,7 +5,7 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::MAX_CONFLICT_RETRIES;
-use crate::model::{Assignment, AssignmentStatus, Caller, FULFILMENT, Timestamp};
+use crate::model::{Assignment, AssignmentStatus, Caller, FULFILMENT, Timestamp, time};
 use crate::ports::Ports;
 use crate::{Error, Result};
 
@@ -54,7 +54,7 @@ pub fn require_reporter(caller: &Caller) -> Result<()> {
 /// what they prevent or allow (a reclamation) is audited where it happens.
 pub async fn record(p: &Ports, caller: &Caller, signal: UsageSignal) -> Result<Recorded> {
     require_reporter(caller)?;
-    if signal.used_at > p.clock.now() + CLOCK_SKEW {
+    if signal.used_at > time::plus(p.clock.now(), CLOCK_SKEW, "clock skew allowance")? {
         return Err(Error::validation("usedAt", "must not be in the future"));
     }
     let id = &signal.assignment_id;
