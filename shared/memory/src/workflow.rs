@@ -292,7 +292,9 @@ mod tests {
             .await
             .expect("complete");
 
-        let again = workflow.fail_task("tok-1", "Provisio.Rejected", "late").await;
+        let again = workflow
+            .fail_task("tok-1", "Provisio.Rejected", "late")
+            .await;
 
         assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
         assert!(workflow.failed_tasks().is_empty());
@@ -312,8 +314,14 @@ mod tests {
             .await
             .expect("only the first callback fails");
 
-        assert!(matches!(first, Err(Error::StoreUnavailable(_))), "{first:?}");
-        assert!(matches!(second, Err(Error::StoreUnavailable(_))), "{second:?}");
+        assert!(
+            matches!(first, Err(Error::StoreUnavailable(_))),
+            "{first:?}"
+        );
+        assert!(
+            matches!(second, Err(Error::StoreUnavailable(_))),
+            "{second:?}"
+        );
         let tokens: Vec<_> = engine
             .completed_tasks()
             .into_iter()
