@@ -312,6 +312,7 @@ async fn tell(demo: &Demo, story: &Story) {
             expires_at: None,
             reminded_at: None,
             escalated_at: None,
+            outstanding: None,
             version: 0,
         };
         demo.ports

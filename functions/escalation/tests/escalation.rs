@@ -65,7 +65,7 @@ async fn an_overdue_approval_is_reminded_then_escalated_to_the_approvers_manager
     demo.clock.advance(Duration::minutes(2));
     assert_eq!(
         sweep(&demo).await,
-        json!({"reminded": 1, "escalated": 0, "expired": 0, "failed": 0, "anchored": false})
+        json!({"reminded": 1, "escalated": 0, "expired": 0, "completed": 0, "failed": 0, "anchored": false})
     );
     assert_eq!(published(&demo, event_types::APPROVAL_REMINDER).len(), 1);
     // A second run in the same window does not remind again.
@@ -101,7 +101,7 @@ async fn an_overdue_approval_is_reminded_then_escalated_to_the_approvers_manager
     demo.clock.advance(Duration::days(30));
     assert_eq!(
         sweep(&demo).await,
-        json!({"reminded": 0, "escalated": 0, "expired": 0, "failed": 0, "anchored": false})
+        json!({"reminded": 0, "escalated": 0, "expired": 0, "completed": 0, "failed": 0, "anchored": false})
     );
 }
 

@@ -119,6 +119,7 @@ pub(crate) fn approval_task(
         expires_at: None,
         reminded_at: None,
         escalated_at: None,
+        outstanding: None,
         version: 0,
     }
 }

@@ -39,7 +39,9 @@ pub use queue::{DeadLetter, Depth, FifoQueue, Received};
 pub use requests::MemoryRequests;
 pub use reviews::MemoryReviews;
 pub use unavailable::Unavailable;
-pub use workflow::{CompletedTask, FailedTask, RecordingWorkflow, StartedExecution};
+pub use workflow::{
+    CallbackFault, CompletedTask, FailedTask, FlakyWorkflow, RecordingWorkflow, StartedExecution,
+};
 
 /// Every store, kept as typed handles (e.g. to tamper with the audit log) and wired into [`Ports`] in one call.
 #[derive(Clone, Default)]

@@ -1,8 +1,11 @@
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use provisio_core::Result;
 use provisio_core::ports::Workflow;
+use provisio_core::{Error, Result};
 use serde_json::Value;
 
+use crate::Unavailable;
 use crate::locked::Locked;
 
 /// A deprovision or offboarding execution that was started.
@@ -35,7 +38,9 @@ fn start_once(started: &mut Vec<StartedExecution>, execution_name: &str, input: 
     }
 }
 
-/// A workflow engine that runs nothing and records what it was asked to do.
+/// A workflow engine that runs nothing and records what it was asked to do. Like Step Functions, it takes one
+/// callback per task token: a second one, for a token already completed or failed, is a `Conflict` (Step
+/// Functions answers TaskTimedOut or InvalidToken, which the AWS adapter reports the same way).
 #[derive(Default)]
 pub struct RecordingWorkflow(Locked<Calls>);
 
@@ -75,6 +80,17 @@ impl RecordingWorkflow {
     }
 }
 
+impl Calls {
+    fn closed(&self, task_token: &str) -> bool {
+        self.completed.iter().any(|t| t.task_token == task_token)
+            || self.failed.iter().any(|t| t.task_token == task_token)
+    }
+}
+
+fn token_closed() -> Error {
+    Error::Conflict("the workflow is no longer waiting for this decision".into())
+}
+
 #[async_trait]
 impl Workflow for RecordingWorkflow {
     async fn start_fulfilment(&self, request_id: &str) -> Result<()> {
@@ -104,8 +120,13 @@ impl Workflow for RecordingWorkflow {
             task_token: task_token.to_owned(),
             output,
         };
-        self.0.with(|calls| calls.completed.push(task));
-        Ok(())
+        self.0.with(|calls| {
+            if calls.closed(&task.task_token) {
+                return Err(token_closed());
+            }
+            calls.completed.push(task);
+            Ok(())
+        })
     }
 
     async fn fail_task(&self, task_token: &str, error: &str, cause: &str) -> Result<()> {
@@ -114,8 +135,89 @@ impl Workflow for RecordingWorkflow {
             error: error.to_owned(),
             cause: cause.to_owned(),
         };
-        self.0.with(|calls| calls.failed.push(task));
-        Ok(())
+        self.0.with(|calls| {
+            if calls.closed(&task.task_token) {
+                return Err(token_closed());
+            }
+            calls.failed.push(task);
+            Ok(())
+        })
+    }
+}
+
+/// How a [`FlakyWorkflow`] breaks a task callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackFault {
+    /// The call never reaches the engine (throttled, connection refused).
+    Refused,
+    /// The engine takes the call but the answer is lost (a timeout): the task is closed, the caller sees an error.
+    Lost,
+}
+
+/// Another workflow engine whose next task callbacks (SendTaskSuccess/SendTaskFailure) fail as [`Unavailable`]
+/// fails them; starts and later callbacks pass through. For tests of what a use case does when a callback fails.
+pub struct FlakyWorkflow {
+    inner: Arc<dyn Workflow>,
+    fault: CallbackFault,
+    failures_left: Locked<u32>,
+}
+
+impl FlakyWorkflow {
+    /// Fails the next `failures` task callbacks with `fault`.
+    pub fn new(inner: Arc<dyn Workflow>, fault: CallbackFault, failures: u32) -> Self {
+        Self {
+            inner,
+            fault,
+            failures_left: Locked::new(failures),
+        }
+    }
+
+    /// The fault this callback suffers, if it is one of the failing ones.
+    fn fault(&self) -> Option<CallbackFault> {
+        self.failures_left.with(|left| {
+            let fails = *left > 0;
+            *left = left.saturating_sub(1);
+            fails.then_some(self.fault)
+        })
+    }
+}
+
+const DOWN: Unavailable = Unavailable("the workflow engine");
+
+#[async_trait]
+impl Workflow for FlakyWorkflow {
+    async fn start_fulfilment(&self, request_id: &str) -> Result<()> {
+        self.inner.start_fulfilment(request_id).await
+    }
+
+    async fn start_deprovision(&self, execution_name: &str, input: Value) -> Result<()> {
+        self.inner.start_deprovision(execution_name, input).await
+    }
+
+    async fn start_offboarding(&self, execution_name: &str, input: Value) -> Result<()> {
+        self.inner.start_offboarding(execution_name, input).await
+    }
+
+    async fn complete_task(&self, task_token: &str, output: Value) -> Result<()> {
+        match self.fault() {
+            None => self.inner.complete_task(task_token, output).await,
+            Some(CallbackFault::Refused) => DOWN.complete_task(task_token, output).await,
+            Some(CallbackFault::Lost) => {
+                self.inner.complete_task(task_token, output.clone()).await?;
+                DOWN.complete_task(task_token, output).await
+            }
+        }
+    }
+
+    async fn fail_task(&self, task_token: &str, error: &str, cause: &str) -> Result<()> {
+        match self.fault() {
+            None => self.inner.fail_task(task_token, error, cause).await,
+            Some(CallbackFault::Refused) => DOWN.fail_task(task_token, error, cause).await,
+            Some(CallbackFault::Lost) => {
+                self.inner.fail_task(task_token, error, cause).await?;
+                DOWN.fail_task(task_token, error, cause).await
+            }
+        }
     }
 }
 
@@ -180,5 +282,51 @@ mod tests {
                 cause: "rejected by E2".into()
             }]
         );
+    }
+
+    #[tokio::test]
+    async fn a_second_callback_for_a_closed_token_is_a_conflict() {
+        let workflow = RecordingWorkflow::default();
+        workflow
+            .complete_task("tok-1", json!({}))
+            .await
+            .expect("complete");
+
+        let again = workflow
+            .fail_task("tok-1", "Provisio.Rejected", "late")
+            .await;
+
+        assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
+        assert!(workflow.failed_tasks().is_empty());
+        assert_eq!(workflow.completed_tasks().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_lost_callback_reaches_the_engine_and_a_refused_one_does_not() {
+        let engine = Arc::new(RecordingWorkflow::default());
+        let lost = FlakyWorkflow::new(engine.clone(), CallbackFault::Lost, 1);
+        let refused = FlakyWorkflow::new(engine.clone(), CallbackFault::Refused, 1);
+
+        let first = lost.complete_task("tok-1", json!({})).await;
+        let second = refused.complete_task("tok-2", json!({})).await;
+        refused
+            .complete_task("tok-2", json!({}))
+            .await
+            .expect("only the first callback fails");
+
+        assert!(
+            matches!(first, Err(Error::StoreUnavailable(_))),
+            "{first:?}"
+        );
+        assert!(
+            matches!(second, Err(Error::StoreUnavailable(_))),
+            "{second:?}"
+        );
+        let tokens: Vec<_> = engine
+            .completed_tasks()
+            .into_iter()
+            .map(|t| t.task_token)
+            .collect();
+        assert_eq!(tokens, ["tok-1", "tok-2"]);
     }
 }

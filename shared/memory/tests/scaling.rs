@@ -51,6 +51,7 @@ fn task(req: &Request, at: DateTime<chrono::Utc>) -> ApprovalTask {
         expires_at: None,
         reminded_at: None,
         escalated_at: None,
+        outstanding: None,
         version: 0,
     }
 }

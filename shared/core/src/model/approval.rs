@@ -1,6 +1,11 @@
+use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{ApprovalMode, DecisionRecord, Principal, Timestamp};
+
+/// How long after a decision the escalation sweep completes its unfinished effects: far longer than the
+/// approval-callback function may run (10 s), so the sweep never races the approver's own call.
+pub const COMPLETION_GRACE: Duration = Duration::minutes(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -10,6 +15,20 @@ pub enum ApprovalStatus {
     Rejected,
     Cancelled,
     Expired,
+}
+
+/// What is left to do of the effects of a task's latest decision, in order. Whoever finds a task marked so (the
+/// approver retrying the same decision, the task's next approver, the escalation sweep) carries on from there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Outstanding {
+    /// Record the decision on the request's stage (the request's audit entry comes with that save).
+    Record,
+    /// Append the decision's own audit entry.
+    Audit,
+    /// Resume or fail the waiting workflow if the decision closed the stage (a callback may have gone out
+    /// already), then announce the decision.
+    Resume,
 }
 
 /// One open approval stage of a request, waiting on its approvers. The Step Functions task token lives only
@@ -40,11 +59,16 @@ pub struct ApprovalTask {
     pub reminded_at: Option<Timestamp>,
     #[serde(default)]
     pub escalated_at: Option<Timestamp>,
+    /// Effects of the latest decision not carried out yet; None once they all are (and on tasks stored before
+    /// decisions were resumable, whose effects all ran in one go).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outstanding: Option<Outstanding>,
     #[serde(default)]
     pub version: u64,
 }
 
-/// What approvers see of a task: all of it except the task token and the storage version.
+/// What approvers see of a task: all of it except the task token and the bookkeeping (storage version, unfinished
+/// effects).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApprovalView {
     pub task: ApprovalTask,
@@ -52,17 +76,27 @@ pub struct ApprovalView {
     pub as_delegate_of: Option<String>,
 }
 
-/// What the escalation sweep does next to a pending task.
+/// What the escalation sweep does next to a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Escalation {
     Remind,
     Escalate,
     Expire,
+    /// Carry out the effects a decision left unfinished (its approver's call failed and was not retried).
+    Complete,
 }
 
 impl ApprovalTask {
-    /// The time of the task's next escalation step, and the step; None once nothing is left to do.
+    /// The time of the task's next escalation step, and the step; None once nothing is left to do. An unfinished
+    /// decision comes first: it is completed, never reminded, escalated or expired.
     pub fn next_escalation(&self) -> Option<(Timestamp, Escalation)> {
+        if self.outstanding.is_some() {
+            let decided = self.decisions.last().map_or(self.created_at, |d| d.at);
+            let at = decided
+                .checked_add_signed(COMPLETION_GRACE)
+                .unwrap_or(decided);
+            return Some((at, Escalation::Complete));
+        }
         if self.status != ApprovalStatus::Pending {
             return None;
         }
@@ -87,10 +121,8 @@ impl ApprovalTask {
 
     /// The step due at `now`, if any; a sweep that ran late still takes only the latest one (expiry first).
     pub fn escalation_due(&self, now: Timestamp) -> Option<Escalation> {
-        if self.status != ApprovalStatus::Pending {
-            return None;
-        }
-        if self.expires_at.is_some_and(|at| at <= now) {
+        let pending = self.status == ApprovalStatus::Pending && self.outstanding.is_none();
+        if pending && self.expires_at.is_some_and(|at| at <= now) {
             return Some(Escalation::Expire);
         }
         self.next_escalation()
@@ -113,6 +145,7 @@ impl Serialize for ApprovalView {
             // The token resumes the workflow: it never leaves the backend.
             fields.remove("taskToken");
             fields.remove("version");
+            fields.remove("outstanding");
             if let Some(of) = &self.as_delegate_of {
                 fields.insert("asDelegateOf".into(), of.clone().into());
             }
@@ -124,12 +157,11 @@ impl Serialize for ApprovalView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ApprovalMode;
+    use crate::model::{ApprovalMode, Decision};
 
-    #[test]
-    fn a_view_carries_the_task_but_never_its_token() {
-        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        let task = ApprovalTask {
+    /// A pending task opened at `at` with a 48-hour SLA that expires a week later.
+    fn task(at: Timestamp) -> ApprovalTask {
+        ApprovalTask {
             approval_id: "req-1-s0".into(),
             request_id: "req-1".into(),
             stage_index: 0,
@@ -143,17 +175,69 @@ mod tests {
             status: ApprovalStatus::Pending,
             task_token: "secret-token".into(),
             created_at: at,
-            due_at: at,
-            expires_at: None,
+            due_at: at + Duration::hours(48),
+            expires_at: Some(at + Duration::hours(168)),
             reminded_at: None,
             escalated_at: None,
+            outstanding: None,
             version: 3,
-        };
+        }
+    }
+
+    fn opened() -> Timestamp {
+        chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+    }
+
+    #[test]
+    fn a_view_carries_the_task_but_never_its_token() {
+        let mut task = task(opened());
+        task.outstanding = Some(Outstanding::Resume);
         let json = serde_json::to_value(task.view(Some("E9".into()))).unwrap();
         assert!(!json.to_string().contains("secret-token"));
         assert_eq!(json["approvalId"], "req-1-s0");
         assert_eq!(json["approvers"][0], "user:E1");
         assert_eq!(json["asDelegateOf"], "E9");
         assert!(json.get("version").is_none());
+        assert!(json.get("outstanding").is_none());
+    }
+
+    #[test]
+    fn an_unfinished_decision_is_completed_after_the_grace_and_never_expired() {
+        let mut task = task(opened());
+        let decided = opened() + Duration::hours(1);
+        task.decisions.push(DecisionRecord {
+            approver_id: "E1".into(),
+            principal: Principal::User("E1".into()),
+            decision: Decision::Approve,
+            comment: None,
+            at: decided,
+            on_behalf_of: None,
+        });
+        task.status = ApprovalStatus::Approved;
+        task.outstanding = Some(Outstanding::Record);
+
+        assert_eq!(
+            task.next_escalation(),
+            Some((decided + COMPLETION_GRACE, Escalation::Complete))
+        );
+        assert_eq!(task.escalation_due(decided), None, "within the grace");
+        let long_after = opened() + Duration::days(30);
+        assert_eq!(task.escalation_due(long_after), Some(Escalation::Complete));
+        // Still pending (mode `all`): its expiry waits until the decision is complete.
+        task.status = ApprovalStatus::Pending;
+        assert_eq!(task.escalation_due(long_after), Some(Escalation::Complete));
+        task.outstanding = None;
+        assert_eq!(task.escalation_due(long_after), Some(Escalation::Expire));
+    }
+
+    #[test]
+    fn an_escalation_past_the_last_date_is_never_due_rather_than_a_panic() {
+        let mut task = task(opened());
+        task.due_at = chrono::DateTime::<chrono::Utc>::MAX_UTC - Duration::hours(1);
+        task.expires_at = None;
+        task.reminded_at = Some(opened());
+
+        assert_eq!(task.next_escalation(), None);
+        assert_eq!(task.escalation_due(task.due_at), None);
     }
 }

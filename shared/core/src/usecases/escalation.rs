@@ -1,7 +1,9 @@
 //! The escalation sweep (every 15 minutes): approvals must not rot. Past its SLA a pending task gets a reminder;
 //! past twice the SLA it is escalated (user approvers' managers, or the policy's fallback group, join the
 //! approvers; the original approvers keep acting); past the policy's maximum age the waiting execution is
-//! failed with `Provisio.Expired`, which releases the seat and ends the request EXPIRED.
+//! failed with `Provisio.Expired`, which releases the seat and ends the request EXPIRED. A decision whose effects
+//! its approver's call left unfinished (and nobody retried) is completed instead, a few minutes after it was made
+//! ([`COMPLETION_GRACE`](crate::model::COMPLETION_GRACE)): an approved request goes on, it never expires for it.
 //!
 //! Each step is recorded on the task before the next sweep looks again, and only tasks with a step due are read,
 //! so the sweep is cheap and safe to re-run. Each run also anchors the audit chains.
@@ -9,7 +11,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::{audit, pinned_item, publish, request, sweep_result};
+use super::{approvals, audit, pinned_item, publish, request, sweep_result};
 use crate::model::{ApprovalStatus, ApprovalTask, Escalation, Principal};
 use crate::names::{errors, event_types};
 use crate::ports::Ports;
@@ -22,6 +24,8 @@ pub struct SweepReport {
     pub reminded: u32,
     pub escalated: u32,
     pub expired: u32,
+    /// Decisions whose unfinished effects (request, audit, workflow, events) this sweep completed.
+    pub completed: u32,
     /// Tasks whose step failed this time (the sweep then fails as a whole); the next sweep tries them again.
     /// An audit anchor that could not be written counts as one.
     pub failed: u32,
@@ -41,6 +45,9 @@ pub async fn sweep(p: &Ports) -> Result<SweepReport> {
             Escalation::Remind => remind(p, task).await.map(|()| &mut report.reminded),
             Escalation::Escalate => escalate(p, task).await.map(|()| &mut report.escalated),
             Escalation::Expire => expire(p, task).await.map(|()| &mut report.expired),
+            Escalation::Complete => approvals::complete(p, task)
+                .await
+                .map(|_| &mut report.completed),
         };
         match outcome {
             Ok(count) => *count += 1,
