@@ -334,10 +334,14 @@ fn every_task_retries_its_transient_errors_and_the_lambda_service_errors() {
     } in tasks()
     {
         let retry = error_equals(&state["Retry"]);
+        let invokes_lambda = state["Resource"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("arn:aws:states:::lambda:invoke"));
+        let lambda: &[&str] = if invokes_lambda { LAMBDA_ERRORS } else { &[] };
         let must: Vec<&str> = errors
             .iter()
             .filter(|e| TRANSIENT.contains(e))
-            .chain(LAMBDA_ERRORS)
+            .chain(lambda)
             .copied()
             .collect();
         for error in must {
