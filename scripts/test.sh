@@ -15,11 +15,18 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 rustup target add aarch64-unknown-linux-gnu >/dev/null
 python3 -c "import moto.server, werkzeug" 2>/dev/null || python3 -m pip install --quiet 'moto[server]'
 command -v cargo-lambda >/dev/null || python3 -m pip install --quiet cargo-lambda
+# Built from source, outside the shared target dir (8 min on 2 cores, once).
+command -v cargo-deny >/dev/null || env -u CARGO_TARGET_DIR cargo install --locked cargo-deny
 
 echo "== format"
 cargo fmt --all -- --check
 echo "== lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== docs (rustdoc warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+echo "== dependencies (cargo deny, deny.toml: licenses, bans, sources; advisories when the RustSec database can be fetched)"
+cargo deny check --hide-inclusion-graph licenses bans sources
+if cargo deny fetch db >/dev/null 2>&1; then cargo deny check --hide-inclusion-graph advisories; else echo "advisories SKIPPED: the RustSec database (github.com/RustSec/advisory-db) cannot be fetched from here"; fi
 echo "== tests (end-to-end on memory; store conformance on memory and on DynamoDB/moto)"
 cargo test --workspace --locked
 echo "== end-to-end scenarios on DynamoDB (moto)"

@@ -1,5 +1,5 @@
 //! Compliance findings: each daily sweep part observes a condition on a set of subjects (holdings, pools), and
-//! [`reconcile`] turns what it saw into one stored finding per kind and subject. A finding opens (event
+//! `reconcile` turns what it saw into one stored finding per kind and subject. A finding opens (event
 //! `FindingOpened`, audit entry) once its condition has held for the kind's observation period, stays open while
 //! later sweeps still see it, and resolves (`FindingResolved`) when a sweep no longer does. Re-running a sweep
 //! reports nothing twice; an event that did not reach the bus is published by the next sweep.
