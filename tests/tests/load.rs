@@ -64,7 +64,7 @@ fn seed(people: usize, items: usize, demand_per_item: usize) -> Seed {
                 "glCode": "6200", "ownerId": ADMIN, "risk": "low", "requiresJustification": false,
                 "lifecycle": "active", "eligibility": [],
                 "approvalPolicy": {"stages": [], "maxAgeHours": 168},
-                "connector": {"type": "record"}
+                "connector": {"type": "record"}, "licensePoolId": format!("pool-{}", item(i))
             }))
             .expect("catalog item")
         })
@@ -148,6 +148,17 @@ fn rate(done: &[Instant], from: Instant, range: std::ops::Range<usize>) -> f64 {
 
 fn at(v: &Value) -> chrono::DateTime<chrono::FixedOffset> {
     chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_default()).expect("RFC 3339 time")
+}
+
+/// When fulfilment first acted on a request: its first timeline entry after SUBMITTED. The submission's own
+/// timestamp is taken before the open-request key is claimed, so it may precede the previous request's end by
+/// a moment; the first step runs only after the claim.
+fn acted_at(request: &Value) -> chrono::DateTime<chrono::FixedOffset> {
+    let entry = request["timeline"]
+        .as_array()
+        .and_then(|t| t.get(1))
+        .expect("a timeline entry after the submission");
+    at(&entry["at"])
 }
 
 /// When a request stopped being open: the time of its first terminal timeline entry.
@@ -236,17 +247,21 @@ async fn parallel_submits_end_terminal_reconcile_and_stay_flat() {
         requests.sort_by_key(|r| at(&r["createdAt"]));
         for pair in requests.windows(2) {
             assert!(
-                at(&pair[1]["createdAt"]) >= ended_at(pair[0]),
-                "{who} had two open requests for {what}: {} and {}",
+                acted_at(pair[1]) >= ended_at(pair[0]),
+                "{who} had two open requests for {what}: {} (ended {}) and {} (acted on {})",
                 pair[0]["requestId"],
-                pair[1]["requestId"]
+                ended_at(pair[0]),
+                pair[1]["requestId"],
+                acted_at(pair[1])
             );
         }
     }
 
-    // Give back the first holding of every tenth person, then reconcile every pool with the holdings.
+    // Give back the first holding of every tenth person who sent no duplicates (a duplicate that came after the
+    // first request ended is a second source of the same holding, and returning one source keeps the access),
+    // then reconcile every pool with the holdings.
     let mut returned = 0;
-    for p in (0..people).step_by(10) {
+    for p in (people / 10..people).step_by(10) {
         let token = &tokens[&person(p)];
         let held = s.assignments(&person(p)).await;
         let Some(a) = held.iter().find(|a| a["status"] == "ACTIVE") else {
@@ -284,7 +299,15 @@ async fn parallel_submits_end_terminal_reconcile_and_stay_flat() {
     }
     let holdings: u64 = active.values().sum();
     for i in 0..items {
-        let pool = s.pool(&format!("pool-{}", item(i))).await;
+        let pool = s
+            .call(
+                ADMIN,
+                "GET",
+                &format!("/admin/licenses/pool-{}", item(i)),
+                None,
+            )
+            .await
+            .body;
         let held = active.get(&item(i)).copied().unwrap_or_default();
         assert_eq!(pool["reserved"], 0, "{}: {pool}", item(i));
         assert_eq!(pool["assigned"], held, "{}: {pool}", item(i));
