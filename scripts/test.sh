@@ -32,6 +32,8 @@ echo "== tests (end-to-end on memory; store conformance on memory and on DynamoD
 cargo test --workspace --locked
 echo "== end-to-end scenarios on DynamoDB (moto)"
 PROVISIO_E2E_STORE=dynamodb cargo test --locked -p provisio-tests
+echo "== load scenario on memory (2,000 parallel submits; scripts/load.sh dynamodb runs it on moto)"
+./scripts/load.sh memory
 echo "== function binaries under cargo lambda watch, dynamodb backend on moto"
 # `cargo test --workspace` above already built the function binaries (packages with integration tests get
 # their binaries built), with the same features; a separate `cargo build -p ...` would rebuild the dependencies.
