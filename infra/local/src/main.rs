@@ -15,7 +15,7 @@ use provisio_local::seed::Seed;
 use provisio_local::stack::substitutions;
 use provisio_local::{Config, LocalStack, Store};
 
-/// Local-only defaults, documented in the README; a deployment sets its own.
+/// Local-only defaults, documented in docs/local-stack.md; a deployment sets its own.
 const DEFAULT_SCIM_TOKEN: &str = "local-scim-token";
 const DEFAULT_HR_WEBHOOK_SECRET: &str = "local-hr-webhook-secret";
 

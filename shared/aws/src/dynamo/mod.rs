@@ -1,5 +1,5 @@
 //! DynamoDB stores. Key schema and indexes: shared/tables.json (also read by the CDK app); access patterns:
-//! README, section Data. Records are stored attribute by attribute (serde_dynamo) next to their key and index
+//! docs/data-model.md. Records are stored attribute by attribute (serde_dynamo) next to their key and index
 //! attributes, so items read naturally in the console and in exports.
 
 mod approvals;

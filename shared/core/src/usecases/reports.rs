@@ -205,7 +205,7 @@ fn csv_field(field: &str) -> String {
 
 /// Chargeback of `month` (`YYYY-MM`, UTC): every holding held in the month is charged to its holder's current
 /// cost center at its item's current cost, on the line of the item's GL code and currency. Monthly costs are
-/// pro-rated by days held, one-time costs fall in the month of the grant (README, Domain rules).
+/// pro-rated by days held, one-time costs fall in the month of the grant (docs/domain-rules.md).
 pub async fn chargeback(p: &Ports, caller: &Caller, month: Option<&str>) -> Result<Chargeback> {
     require_reader(caller)?;
     let text = month.unwrap_or_default();
