@@ -217,7 +217,7 @@ fn extension(doc: &Doc) -> Option<&Doc> {
     doc.get(ENTERPRISE).and_then(Value::as_object)
 }
 
-/// The userName of a document: required, at most [`MAX_KEY_BYTES`].
+/// The userName of a document: required, at most `MAX_KEY_BYTES` bytes.
 pub fn user_name(doc: &Doc) -> Result<String> {
     let name = text(doc, "userName")
         .filter(|n| !n.trim().is_empty())

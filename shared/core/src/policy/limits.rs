@@ -17,7 +17,7 @@ pub const MAX_RULE_CHARS: usize = 1_000;
 /// `+` or `.` adds one level per operator; `&&` and `||` chains are balanced). 24 levels take about 1 MiB of
 /// stack in a debug build, half a tokio worker's.
 pub const MAX_NESTING: usize = 24;
-/// Most work one evaluation may do, in the units of [`cost::estimate`]: roughly one per node evaluated, times the
+/// Most work one evaluation may do, in the units of `cost::estimate`: roughly one per node evaluated, times the
 /// iterations of every comprehension (`all`, `exists`, `exists_one`, `map`, `filter`) around it.
 pub const MAX_COST: u64 = 10_000;
 /// Values (scalars, lists, maps and their elements) assumed in each of `user`, `item` and `request` when a rule
