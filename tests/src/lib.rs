@@ -82,7 +82,7 @@ impl Stack {
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let app = provisio_local::http::router(stack.clone());
+        let app = provisio_local::http::router(stack.clone()).expect("router");
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
         Self {
             base,

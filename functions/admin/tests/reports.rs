@@ -2,6 +2,9 @@
 //! with the clock at the demo time (2026-11-22T10:00Z). Holdings, requests and approval tasks are written
 //! straight into the stores, so every figure below is computed by hand in the comments.
 
+// Test code: helpers outside `#[test]` fns may fail the test with expect (clippy.toml only exempts the fns).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::{DateTime, Duration, Utc};
 use provisio_core::model::*;
 use provisio_lambda::ApiResponse;

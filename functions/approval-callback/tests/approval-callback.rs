@@ -1,5 +1,8 @@
 //! The approvers' HTTP API, driven by the API Gateway events in events/approval-callback/.
 
+// Test code: helpers outside `#[test]` fns may fail the test with expect (clippy.toml only exempts the fns).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{APPROVAL, waiting_for_manager};

@@ -3,6 +3,9 @@
 //! remaining effect exactly once; any other decision stays refused. The escalation sweep completes a decision
 //! nobody retries.
 
+// Test code: helpers outside `#[test]` fns may fail the test with expect (clippy.toml only exempts the fns).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::Arc;

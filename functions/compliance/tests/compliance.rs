@@ -1,5 +1,8 @@
 //! The compliance sweep on its schedule event (events/compliance/scheduled.json), under a manual clock.
 
+// Test code: helpers outside `#[test]` fns may fail the test with expect (clippy.toml only exempts the fns).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::Duration;
 use provisio_core::model::{
     AppliedChange, AssignmentStatus, Caller, FindingStatus, IdentityStatus, Reclamation,

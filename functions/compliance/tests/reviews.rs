@@ -1,6 +1,9 @@
 //! Access review campaigns: the quarterly schedule (events/compliance/review-campaign.json) starts one, reviewers
 //! keep or revoke, and the daily sweep (events/compliance/scheduled.json) handles what nobody reviewed.
 
+// Test code: helpers outside `#[test]` fns may fail the test with expect (clippy.toml only exempts the fns).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::Duration;
 use provisio_core::model::{
     AccessReviewPolicy, Caller, IdentityStatus, ReviewStatus, UnreviewedAction,

@@ -1,5 +1,8 @@
 //! The escalation sweep on its schedule event (events/escalation/scheduled.json), under a manual clock.
 
+// Test code: helpers outside `#[test]` fns may fail the test with expect (clippy.toml only exempts the fns).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::Duration;
 use provisio_core::model::{ApprovalStatus, Principal};
 use provisio_core::names::{errors, event_types};

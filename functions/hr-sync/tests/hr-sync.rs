@@ -1,5 +1,8 @@
 //! hr-sync, driven by the SQS FIFO events in events/hr-sync/ over the demo organisation.
 
+// Test code: helpers outside `#[test]` fns may fail the test with expect (clippy.toml only exempts the fns).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};

@@ -2,6 +2,9 @@
 //! and the deprovisioning one over the demo organisation in memory, with scripted connectors and a clock that
 //! jumps over every wait (retry back-off, the wait for requests in flight).
 
+// Test code: helpers outside `#[test]` fns may fail the test with expect (clippy.toml only exempts the fns).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,9 @@
 //! The offboarding steps, driven by events/offboarding/*.json over the demo organisation in memory. The leaver is
 //! E009 (Daniel Okafor, manager E002, approver of E013, E014 and E015).
 
+// Test code: helpers outside `#[test]` fns may fail the test with expect (clippy.toml only exempts the fns).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use lambda_runtime::Diagnostic;
 use provisio_core::Error;
 use provisio_core::model::*;

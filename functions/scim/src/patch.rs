@@ -566,6 +566,17 @@ mod tests {
     }
 
     #[test]
+    fn an_extension_path_creates_the_missing_extension_object() {
+        let d = patched(json!([
+            {"op": "remove", "path": schema::ENTERPRISE},
+            {"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+             "value": "Research"},
+        ]))
+        .unwrap();
+        assert_eq!(d[schema::ENTERPRISE], json!({"department": "Research"}));
+    }
+
+    #[test]
     fn standard_attributes_not_kept_are_ignored_and_unknown_ones_rejected() {
         let d = patched(
             json!([{"op": "add", "path": "phoneNumbers[type eq \"work\"].value", "value": "123"}]),

@@ -96,14 +96,17 @@ pub const EXTERNAL_ID: Attr = Attr {
 pub fn container(doc: &mut Doc, schema: Schema) -> &mut Doc {
     match schema {
         Schema::User => doc,
-        Schema::Enterprise => {
-            let ext = doc
-                .entry(ENTERPRISE)
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !ext.is_object() {
-                *ext = Value::Object(Map::new());
-            }
-            ext.as_object_mut().expect("just made an object")
+        Schema::Enterprise => object_in(doc.entry(ENTERPRISE).or_insert(Value::Null)),
+    }
+}
+
+/// `slot` as an object, replacing anything else (null, a stray scalar) with an empty one.
+fn object_in(slot: &mut Value) -> &mut Doc {
+    match slot {
+        Value::Object(map) => map,
+        other => {
+            *other = Value::Object(Map::new());
+            object_in(other)
         }
     }
 }

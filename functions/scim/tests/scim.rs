@@ -1,6 +1,9 @@
 //! The SCIM handler on memory adapters over the demo organisation: the API Gateway events in events/scim/ and
 //! requests built here for the protocol details (headers, versions, error types).
 
+// Test code: helpers outside `#[test]` fns may fail the test with expect (clippy.toml only exempts the fns).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use http::{HeaderMap, HeaderName, HeaderValue};
 use provisio_core::model::IdentityStatus;
 use provisio_lambda::ApiResponse;

@@ -34,8 +34,14 @@ pub(crate) struct Path {
 }
 
 impl Path {
+    /// `$`, built without parsing: `JsonPath::default()` is the root query with no segments.
     pub fn root() -> Path {
-        Path::parse("$").expect("'$' is a valid path")
+        Path {
+            raw: "$".to_owned(),
+            on_context: false,
+            query: JsonPath::default(),
+            singular: true,
+        }
     }
 
     /// The default of InputPath/OutputPath, where JSON null (`None`) means "no input".
@@ -420,5 +426,23 @@ mod unit {
         );
         let err = index.insert(json!({"list": []}), json!(9)).unwrap_err();
         assert_eq!(err.error, RESULT_PATH_MATCH_FAILURE);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_is_the_parsed_dollar_path() {
+        let parsed = Path::parse("$").unwrap();
+        let root = Path::root();
+        assert_eq!(root.query, parsed.query);
+        assert_eq!(
+            (root.raw.as_str(), root.on_context, root.singular),
+            (parsed.raw.as_str(), parsed.on_context, parsed.singular)
+        );
+        let input = serde_json::json!({"a": 1});
+        assert_eq!(root.query.query(&input).all(), vec![&input]);
     }
 }

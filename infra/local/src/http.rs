@@ -74,17 +74,20 @@ impl Function {
     }
 }
 
-pub fn router(ctx: Ctx) -> Router {
+/// The local API. Fails only on a malformed route key in shared/names.json (a build defect, caught at startup).
+pub fn router(ctx: Ctx) -> Result<Router, Error> {
     // Group by path first: one MethodRouter per path, as axum requires.
     let mut by_path: BTreeMap<&'static str, MethodRouter<Ctx>> = BTreeMap::new();
     for function in Function::ALL {
         for route in function.routes() {
-            let (method, path) = route
+            let (filter, path) = route
                 .split_once(' ')
-                .expect("route keys are 'METHOD /path'");
-            let filter =
-                MethodFilter::try_from(method.parse::<axum::http::Method>().expect("valid method"))
-                    .expect("supported method");
+                .and_then(|(method, path)| Some((method_filter(method)?, path)))
+                .ok_or_else(|| {
+                    Error::Internal(format!(
+                        "route key {route:?} is not 'METHOD /path' with a supported method"
+                    ))
+                })?;
             let handler = move |State(ctx): State<Ctx>,
                                 Path(params): Path<HashMap<String, String>>,
                                 req: Request| async move {
@@ -98,7 +101,8 @@ pub fn router(ctx: Ctx) -> Router {
     for (path, methods) in by_path {
         api = api.route(path, methods);
     }
-    api.route("/_local/clock/advance", post(advance_clock))
+    Ok(api
+        .route("/_local/clock/advance", post(advance_clock))
         .route(
             "/_local/schedules/{name}/run",
             on(MethodFilter::POST, run_schedule),
@@ -107,7 +111,12 @@ pub fn router(ctx: Ctx) -> Router {
         .route("/_local/events", get(events))
         .route("/_local/queues/hr", get(hr_queue))
         .fallback(|| async { to_response(ApiResponse::problem(&Error::NotFound("route".into()))) })
-        .with_state(ctx)
+        .with_state(ctx))
+}
+
+/// The axum filter of a route key's method, None for a method axum cannot route.
+fn method_filter(method: &str) -> Option<MethodFilter> {
+    MethodFilter::try_from(method.parse::<axum::http::Method>().ok()?).ok()
 }
 
 async fn dispatch(
@@ -247,4 +256,19 @@ async fn hr_queue(State(ctx): State<Ctx>) -> Response {
         200,
         &json!({"waiting": depth.waiting, "inFlight": depth.in_flight, "deadLetters": dead}),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_methods_map_to_filters_and_unknown_ones_are_refused() {
+        assert_eq!(method_filter("GET"), Some(MethodFilter::GET));
+        assert_eq!(method_filter("PATCH"), Some(MethodFilter::PATCH));
+        // Methods are case-sensitive: "get" is an extension method, which axum cannot route, like any other.
+        assert_eq!(method_filter("get"), None);
+        assert_eq!(method_filter("FETCH"), None);
+        assert_eq!(method_filter(""), None);
+    }
 }

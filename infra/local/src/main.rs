@@ -174,7 +174,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 .await
                 .map_err(|e| format!("bind {addr}: {e}"))?;
             tracing::info!(%addr, "Provisio local stack listening");
-            axum::serve(listener, provisio_local::http::router(stack))
+            axum::serve(listener, provisio_local::http::router(stack)?)
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;
                 })

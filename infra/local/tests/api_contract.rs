@@ -1,6 +1,9 @@
 //! The HTTP API keeps what shared/openapi.json promises, over the local stack as a client sees it: bounded clock
 //! control, 400s naming the field, 401 challenges, 415 for non-JSON bodies, SCIM-shaped 413s, admin id pattern.
 
+// Test code: helpers outside `#[test]` fns may fail the test with expect (clippy.toml only exempts the fns).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,7 +40,7 @@ impl Api {
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let app = provisio_local::http::router(stack.clone());
+        let app = provisio_local::http::router(stack.clone()).expect("router");
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
         Self {
             base,

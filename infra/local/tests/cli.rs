@@ -1,5 +1,8 @@
 //! The `provisio-local` binary as a user runs it: tokens, offline ASL runs, and serving on DynamoDB.
 
+// Test code: helpers outside `#[test]` fns may fail the test with expect (clippy.toml only exempts the fns).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::Command;
 
 fn cli(args: &[&str]) -> std::process::Output {

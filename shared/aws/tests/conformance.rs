@@ -1,6 +1,9 @@
 //! The store conformance suite against the DynamoDB adapters on a moto server (started and, if needed,
 //! installed by the harness). Each test gets its own tables under a fresh prefix, like an empty database.
 
+// Test code: helpers outside `#[test]` fns may fail the test with expect (clippy.toml only exempts the fns).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -2,6 +2,9 @@
 //! deployment names the wrong table) is `Provisio.Internal`, which no Retry block in statemachines/ retries,
 //! while an endpoint that cannot be reached is `Provisio.StoreUnavailable`, which they do.
 
+// Test code: helpers outside `#[test]` fns may fail the test with expect (clippy.toml only exempts the fns).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use chrono::DateTime;

@@ -4,6 +4,9 @@
 //! GetItem) must not grow with the table. Sizes: `PROVISIO_SWEEP_BENCH_HOLDINGS` (default `1000,5000`;
 //! `scripts/bench-sweep-reads.sh` runs 1,000 and 100,000 and prints the table).
 
+// Test code: helpers outside `#[test]` fns may fail the test with expect (clippy.toml only exempts the fns).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::config::interceptors::AfterDeserializationInterceptorContextRef;

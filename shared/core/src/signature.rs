@@ -14,6 +14,10 @@ pub const HEADER: &str = "x-provisio-signature";
 /// How far a signature's timestamp may be from now, either way, before it is refused as a replay.
 pub const TOLERANCE_SECONDS: i64 = 300;
 
+// HMAC accepts keys of any length (RFC 2104: longer keys are hashed, shorter ones padded), so
+// `new_from_slice` never returns `InvalidLength` for `Hmac<Sha256>`; hmac has no infallible
+// constructor for a slice key, and `sign` stays infallible for its callers.
+#[allow(clippy::expect_used)]
 fn mac(secret: &[u8], t: i64, body: &[u8]) -> Hmac<Sha256> {
     let mut mac =
         <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
@@ -144,5 +148,15 @@ mod tests {
         let new = sign(SECRET, t, b"x");
         let both = format!("{old},{}", new.split_once(',').unwrap().1);
         assert!(verify(SECRET, Some(&both), b"x", at(t)).is_ok());
+    }
+
+    #[test]
+    fn secrets_of_any_length_sign_and_verify() {
+        // `mac` relies on HMAC taking any key length: empty, shorter and longer than the 64-byte block.
+        let t = 1_800_000_000;
+        for secret in [&b""[..], b"k", &[7u8; 64], &[7u8; 1000]] {
+            let header = sign(secret, t, b"x");
+            assert!(verify(secret, Some(&header), b"x", at(t)).is_ok());
+        }
     }
 }

@@ -5,6 +5,9 @@
 //! Everything here panics with a message naming the file on bad input: it is test scaffolding, and a broken
 //! fixture should fail the test that loads it.
 
+// Test scaffolding, compiled only with the `fixtures` feature of dev-dependencies: it may panic (see above).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 /// A mutex whose guard never leaves a synchronous closure, so no adapter can hold it across an `.await` and
 /// every call is one atomic step, like a single conditional write in DynamoDB.
@@ -11,8 +11,27 @@ impl<T> Locked<T> {
     }
 
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        // Poisoning means a closure panicked mid-update; the state may be inconsistent, so fail loudly.
-        let mut guard = self.0.lock().expect("in-memory adapter lock poisoned");
+        // Poisoning means an earlier closure panicked (that panic already failed its own request). Failing every
+        // later call too would wedge the whole store, so take the state as it is and go on.
+        let mut guard = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         f(&mut guard)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_closure_does_not_wedge_later_calls() {
+        let locked = Locked::new(1);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            locked.with(|v| {
+                *v = 2;
+                panic!("bug in one update");
+            })
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(locked.with(|v| *v), 2);
     }
 }

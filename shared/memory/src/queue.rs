@@ -88,7 +88,9 @@ impl FifoQueue {
                     i += 1;
                     continue;
                 }
-                let mut entry = s.waiting.remove(i).expect("index checked");
+                let Some(mut entry) = s.waiting.remove(i) else {
+                    break; // unreachable: `i < s.waiting.len()` above
+                };
                 entry.receives += 1;
                 taken.push(Received {
                     message_id: entry.id.clone(),

@@ -1,5 +1,8 @@
 //! The store conformance suite against the in-memory adapters, one test per check so failures are named.
 
+// Test code: helpers outside `#[test]` fns may fail the test with expect (clippy.toml only exempts the fns).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use chrono::DateTime;
