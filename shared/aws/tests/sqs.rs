@@ -66,5 +66,6 @@ async fn a_fifo_queue_keeps_group_order_and_drops_duplicates() {
         .send(message("e-4", "x"))
         .await
         .expect_err("no such queue");
-    assert_eq!(err.name(), "Provisio.StoreUnavailable");
+    // A queue that does not exist is a misconfiguration, not an outage: not retried.
+    assert_eq!(err.name(), "Provisio.Internal");
 }
