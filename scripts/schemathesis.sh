@@ -54,13 +54,15 @@ for role in "${ROLES[@]}"; do
   token=$("$BIN" token "$employee" --groups "$groups")
   echo "== schemathesis as $name ($employee${groups:+, $groups})"
   status=0
+  # One worker: with two threads, hypothesis' lambda-source cache races and schemathesis stops with its own
+  # "Runtime Error" (KeyError / SystemError inside hypothesis), which is no finding about the API.
   "$VENV/bin/schemathesis" run shared/openapi.json \
     --url "http://127.0.0.1:$PORT" \
     -H "Authorization: Bearer $token" \
     --checks "$CHECKS" \
     --max-examples "$MAX_EXAMPLES" \
     --seed 11 \
-    --workers 2 \
+    --workers 1 \
     --request-timeout 10 \
     --no-color \
     --report ndjson --report-ndjson-path "$WORK/$name.ndjson" \
