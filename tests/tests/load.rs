@@ -4,7 +4,7 @@
 //!
 //! Ignored by default (it is a figure-printing scenario, not a unit test): `scripts/load.sh` runs it on memory
 //! and on DynamoDB (moto). Sizes come from `PROVISIO_LOAD_PEOPLE`, `PROVISIO_LOAD_ITEMS`,
-//! `PROVISIO_LOAD_SUBMITS_PER_PERSON` and `PROVISIO_LOAD_CONCURRENCY`.
+//! `PROVISIO_LOAD_SUBMITS_PER_PERSON`, `PROVISIO_LOAD_CONCURRENCY` and `PROVISIO_LOAD_POLL_MS`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -23,6 +23,20 @@ const PER_REQUEST_LIMIT: Duration = Duration::from_secs(300);
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// How often a client asks for its request's status (`PROVISIO_LOAD_POLL_MS`): often on memory, rarely enough
+/// on a DynamoDB endpoint that polling does not drown the submissions it waits for.
+fn poll_ms() -> u64 {
+    let default = if std::env::var("PROVISIO_E2E_STORE").as_deref() == Ok("dynamodb") {
+        500
+    } else {
+        25
+    };
+    std::env::var("PROVISIO_LOAD_POLL_MS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
@@ -131,7 +145,7 @@ async fn submit_and_wait(s: Stack, token: String, person: String, item: String) 
             "request {id} did not end within {PER_REQUEST_LIMIT:?}: {}",
             got.text
         );
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        tokio::time::sleep(Duration::from_millis(poll_ms())).await;
     }
 }
 
