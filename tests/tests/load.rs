@@ -256,7 +256,11 @@ async fn parallel_submits_end_terminal_reconcile_and_stay_flat() {
     for ((who, what), mut requests) in per_pair {
         assert!(
             requests.iter().any(|r| r["status"] == "FULFILLED"),
-            "{who} never got {what}"
+            "{who} never got {what}: {:?}; all outcomes {by_status:?}",
+            requests
+                .iter()
+                .map(|r| (&r["status"], &r["outcome"]))
+                .collect::<Vec<_>>()
         );
         requests.sort_by_key(|r| at(&r["createdAt"]));
         for pair in requests.windows(2) {
